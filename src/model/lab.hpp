@@ -206,6 +206,7 @@ struct Order {
   Practitioner ordering_provider;   // ORC-12 / OBR-16
   CodeableConcept reason;           // OBR-31
   std::vector<Observation> ask_at_order_entry;  // OML OBX, or ORU OBX with OBX-29 = QST
+  std::vector<Specimen> specimens;  // OML^O21 SPM; in ORU^R01 specimens belong to the Report
   std::vector<std::string> notes;
   bool operator==(const Order&) const = default;
 };

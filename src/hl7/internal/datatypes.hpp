@@ -1,0 +1,59 @@
+// HL7 v2 composite data types <-> model values. Readers take a Piece (a field repetition, or a
+// component when the type is embedded as subcomponents); writers append with the standard
+// delimiters. For every type, read(write(x)) == x for what the model holds.
+#pragma once
+
+#include <string>
+
+#include "hl7/message.hpp"
+#include "model/lab.hpp"
+
+namespace labvault::hl7::internal {
+
+// Where a composite's parts live: components of a field, or subcomponents of a component.
+struct Parts {
+  Piece piece;
+  bool sub = false;
+  [[nodiscard]] Piece at(int n) const { return sub ? piece.subcomponent(n) : piece.component(n); }
+  [[nodiscard]] std::string str(int n) const { return at(n).str(); }
+};
+
+model::CodeableConcept read_ce(Parts p);        // CE / CWE / CNE
+model::Coding read_unit(Parts p);               // CE used for units: first triplet only
+model::Identifier read_cx(Parts p);             // CX
+model::Identifier read_ei(Parts p);             // EI
+model::HumanName read_xpn(Parts p);             // XPN
+model::Practitioner read_xcn(Parts p);          // XCN (and CNN when sub = true)
+model::Address read_xad(Parts p);               // XAD
+model::ContactPoint read_xtn(Parts p);          // XTN
+model::Organization read_xon(Parts p);          // XON
+std::string read_hd(Parts p);                   // HD: namespace id, else universal id
+
+// A field under construction: components (and their subcomponents) set by position, emitted
+// with trailing empties dropped. Values are escaped on set.
+class FieldWriter {
+ public:
+  explicit FieldWriter(char sep = '^') : sep_(sep) {}
+  FieldWriter& set(int n, std::string_view value);       // escaped
+  FieldWriter& set_raw(int n, std::string_view encoded);  // already encoded
+  [[nodiscard]] std::string str() const;
+
+ private:
+  char sep_;
+  std::vector<std::string> parts_;
+};
+
+std::string write_ce(const model::CodeableConcept& cc, char sep = '^');
+std::string write_unit(const model::Coding& unit);
+std::string write_cx(const model::Identifier& id);
+std::string write_ei(const model::Identifier& id, char sep = '^');
+std::string write_xpn(const model::HumanName& name);
+std::string write_xcn(const model::Practitioner& p, char sep = '^');
+std::string write_xad(const model::Address& a);
+std::string write_xtn(const model::ContactPoint& c);
+std::string write_xon(const model::Organization& o);
+
+// The standard delimiters every writer uses.
+inline constexpr Delimiters kStandard{};
+
+}  // namespace labvault::hl7::internal

@@ -1,0 +1,518 @@
+// ORU^R01 / OML^O21 -> model. One pass over the segments with a small state machine (which
+// group an NTE or OBX belongs to); every problem is recorded with its location and mapping
+// carries on, so `labvault validate` reports them all and an ACK lists each in an ERR.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+#include "hl7/hl7.hpp"
+#include "hl7/internal/datatypes.hpp"
+
+namespace labvault::hl7 {
+namespace {
+
+using internal::Parts;
+using model::ErrorCode;
+
+constexpr std::array<std::string_view, 5> kVersions{"2.3", "2.3.1", "2.4", "2.5", "2.5.1"};
+// HL7 table 0125 value types (v2.5.1, plus CWE/CNE/DTM/ID/IS seen in lab feeds).
+constexpr std::array<std::string_view, 32> kValueTypes{
+    "AD", "CE",  "CF", "CK", "CN", "CP", "CWE", "CNE", "CX", "DT",  "DTM", "ED", "FT", "ID", "IS", "MO",
+    "NM", "PN",  "RP", "SN", "ST", "TM", "TN",  "TS",  "TX", "XAD", "XCN", "XON", "XPN", "XTN", "NA", "MA"};
+constexpr std::string_view kReportStatuses = "OISAPCRFXYZ";  // HL7 table 0123
+
+bool is_number(std::string_view s) {
+  // HL7 NM: optional sign, digits, optional decimal point (2.A.47).
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  bool digit = false, dot = false;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') digit = true;
+    else if (c == '.' && !dot) dot = true;
+    else return false;
+  }
+  return digit;
+}
+
+double to_double(std::string_view s) {
+  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  double v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+model::ReferenceRange read_range(std::string text) {
+  model::ReferenceRange r;
+  r.text = std::move(text);
+  std::string_view t = r.text;
+  if (t.starts_with('<') || t.starts_with('>')) {
+    std::string_view rest = t.substr(t.size() > 1 && t[1] == '=' ? 2 : 1);
+    if (is_number(rest)) (t[0] == '<' ? r.high : r.low) = to_double(rest);
+    return r;
+  }
+  size_t dash = t.find('-', t.starts_with('-') ? 1 : 0);
+  if (dash != std::string_view::npos && is_number(t.substr(0, dash)) && is_number(t.substr(dash + 1))) {
+    r.low = to_double(t.substr(0, dash));
+    r.high = to_double(t.substr(dash + 1));
+  }
+  return r;
+}
+
+model::ReportStatus report_status(std::string_view code, const std::vector<model::Observation>& obs) {
+  using RS = model::ReportStatus;
+  if (code == "F") return RS::kFinal;
+  if (code == "C") return RS::kCorrected;
+  if (code == "P") return RS::kPreliminary;
+  if (code == "A" || code == "R") return RS::kPartial;
+  if (code == "X") return RS::kCancelled;
+  if (!code.empty()) return RS::kRegistered;
+  // No OBR-25: derive from the results, the way a reader of the message would.
+  if (obs.empty()) return RS::kRegistered;
+  using S = model::ResultStatus;
+  if (std::ranges::any_of(obs, [](auto& o) { return o.status == S::kCorrected; })) return RS::kCorrected;
+  if (std::ranges::all_of(obs, [](auto& o) { return o.status == S::kFinal || o.status == S::kFinalUnchanged; }))
+    return RS::kFinal;
+  return RS::kPreliminary;
+}
+
+class Mapper {
+ public:
+  Mapper(const Message& m, std::vector<Error>& problems) : m_(m), problems_(problems) {}
+
+  model::LabMessage run() {
+    for (size_t i = 0; i < m_.segment_count() && problems_.size() < kMaxProblems; ++i) {
+      Segment seg = m_.segment(i);
+      occurrence_ = count(seg.id());
+      if (i == 0) {
+        if (!header(seg)) return std::move(out_);  // unsupported: the rest cannot be trusted
+      } else {
+        segment(seg);
+      }
+    }
+    finish();
+    return std::move(out_);
+  }
+
+ private:
+  enum class Context { kHeader, kPatient, kOrder, kResult, kAoe, kSpecimen };
+
+  int count(std::string_view id) {
+    for (auto& [name, n] : seen_)
+      if (name == id) return ++n;
+    seen_.emplace_back(id, 1);
+    return 1;
+  }
+
+  void problem(ErrorCode code, std::string message, const Segment& seg, int field = 0,
+               int component = 0, int repetition = 0) {
+    if (problems_.size() >= kMaxProblems) return;
+    model::Location loc;
+    loc.line = seg.line();
+    loc.segment = std::string(seg.id());
+    loc.segment_index = occurrence_;
+    loc.field = field;
+    loc.component = component;
+    loc.repetition = repetition;
+    problems_.push_back({code, std::move(message), std::move(loc)});
+  }
+
+  model::DateTime datetime(const Segment& seg, int field, int component = 1) {
+    std::string_view raw = seg.field(field).repetition(1).component(component).raw();
+    auto dt = model::DateTime::parse_hl7(raw);
+    if (!dt) {
+      problem(ErrorCode::kDataType, fmt::format("{}-{}: {}", seg.id(), field, dt.error().message),
+              seg, field, component);
+      return {};
+    }
+    return *dt;
+  }
+
+  void required(const Segment& seg, int field, std::string_view what) {
+    if (seg.field(field).empty())
+      problem(ErrorCode::kRequiredFieldMissing,
+              fmt::format("{}-{} ({}) is required", seg.id(), field, what), seg, field);
+  }
+
+  bool header(const Segment& msh) {
+    model::MessageHeader& h = out_.header;
+    h.sending_application = internal::read_hd({msh.field(3)});
+    h.sending_facility = internal::read_hd({msh.field(4)});
+    h.receiving_application = internal::read_hd({msh.field(5)});
+    h.receiving_facility = internal::read_hd({msh.field(6)});
+    required(msh, 7, "date/time of message");
+    h.sent = datetime(msh, 7);
+    Piece type = msh.field(9);
+    h.message_type = type.component(1).str();
+    h.trigger_event = type.component(2).str();
+    h.control_id = msh.field(10).str();
+    h.processing_id = msh.field(11).component(1).str();
+    h.version = msh.field(12).component(1).str();
+    required(msh, 10, "message control id");
+
+    bool supported = true;
+    if (h.version.empty()) {
+      required(msh, 12, "version id");
+      supported = false;
+    } else if (std::ranges::find(kVersions, h.version) == kVersions.end()) {
+      problem(ErrorCode::kUnsupportedVersion,
+              "MSH-12 version is not supported (labvault accepts 2.3, 2.3.1, 2.4, 2.5, 2.5.1)", msh, 12);
+      supported = false;
+    }
+    if (h.processing_id.empty()) {
+      required(msh, 11, "processing id");
+    } else if (h.processing_id != "P" && h.processing_id != "T" && h.processing_id != "D") {
+      problem(ErrorCode::kUnsupportedProcessingId, "MSH-11 processing id must be P, T or D", msh, 11);
+      supported = false;
+    }
+    if (h.message_type.empty()) {
+      required(msh, 9, "message type");
+      supported = false;
+    } else if (h.message_type != "ORU" && h.message_type != "OML") {
+      problem(ErrorCode::kUnsupportedMessageType,
+              "MSH-9 message type is not supported (labvault accepts ORU^R01 and OML^O21)", msh, 9, 1);
+      supported = false;
+    } else if ((h.message_type == "ORU" && h.trigger_event != "R01") ||
+               (h.message_type == "OML" && h.trigger_event != "O21")) {
+      problem(ErrorCode::kUnsupportedEvent,
+              fmt::format("MSH-9 trigger event is not supported for {} (expected {})", h.message_type,
+                          h.message_type == "ORU" ? "R01" : "O21"),
+              msh, 9, 2);
+      supported = false;
+    }
+    oml_ = h.message_type == "OML";
+    return supported;
+  }
+
+  void segment(const Segment& seg) {
+    std::string_view id = seg.id();
+    if (id == "PID") return patient(seg);
+    if (id == "PV1") return encounter(seg);
+    if (id == "ORC") return order(seg);
+    if (id == "OBR") return request(seg);
+    if (id == "OBX") return observation(seg);
+    if (id == "NTE") return note(seg);
+    if (id == "SPM") return specimen(seg);
+    if (id == "TQ1") {
+      if (!out_.orders.empty() && out_.orders.back().priority.empty())
+        out_.orders.back().priority = seg.field(9).component(1).str();
+      return;
+    }
+    if (id[0] == 'Z') out_.extra_segments.push_back(standardize(seg.raw()));
+    // Other standard segments (SFT, PD1, NK1, PV2, IN1, GT1, CTI...) are not part of the model.
+  }
+
+  std::string standardize(std::string_view raw) const {
+    const Delimiters& d = m_.delimiters();
+    std::string s(raw);
+    for (char& c : s) {
+      if (c == d.field) c = '|';
+      else if (c == d.component) c = '^';
+      else if (c == d.repetition) c = '~';
+      else if (c == d.escape) c = '\\';
+      else if (c == d.subcomponent) c = '&';
+    }
+    return s;
+  }
+
+  void patient(const Segment& seg) {
+    if (seen_patient_) {
+      problem(ErrorCode::kSegmentSequence,
+              "a second PID: labvault accepts one patient per message", seg);
+      return;
+    }
+    seen_patient_ = true;
+    context_ = Context::kPatient;
+    model::Patient& p = out_.patient;
+    required(seg, 3, "patient identifier list");
+    // PID-2 (external id) and PID-4 (alternate id) are v2.3 habits; keep them as identifiers.
+    for (int f : {2, 3, 4}) {
+      Piece field = seg.field(f);
+      for (int r = 1; r <= field.repetition_count(); ++r) {
+        model::Identifier id = internal::read_cx({field.repetition(r)});
+        if (!id.value.empty()) p.identifiers.push_back(std::move(id));
+      }
+    }
+    Piece names = seg.field(5);
+    for (int r = 1; r <= names.repetition_count(); ++r) {
+      model::HumanName n = internal::read_xpn({names.repetition(r)});
+      if (!n.family.empty() || !n.given.empty()) p.names.push_back(std::move(n));
+    }
+    p.birth_date = datetime(seg, 7);
+    std::string sex = seg.field(8).component(1).str();
+    if (sex.size() > 1 || (!sex.empty() && std::string_view("FMOUAN").find(sex) == std::string_view::npos)) {
+      problem(ErrorCode::kTableValue, "PID-8 administrative sex is not in HL7 table 0001", seg, 8);
+    }
+    p.sex = model::sex_from_hl7(sex);
+    Piece addresses = seg.field(11);
+    for (int r = 1; r <= addresses.repetition_count(); ++r) {
+      model::Address a = internal::read_xad({addresses.repetition(r)});
+      if (a != model::Address{}) p.addresses.push_back(std::move(a));
+    }
+    for (int f : {13, 14}) {
+      Piece phones = seg.field(f);
+      for (int r = 1; r <= phones.repetition_count(); ++r) {
+        model::ContactPoint c = internal::read_xtn({phones.repetition(r)});
+        if (!c.value.empty()) p.phones.push_back(std::move(c));
+      }
+    }
+  }
+
+  void encounter(const Segment& seg) {
+    model::Encounter& e = out_.encounter;
+    e.patient_class = seg.field(2).component(1).str();
+    Piece loc = seg.field(3);
+    for (int c = 1; c <= 4; ++c) {
+      std::string part = loc.component(c).subcomponent(1).str();
+      if (part.empty()) continue;
+      if (!e.location.empty()) e.location += ' ';
+      e.location += part;
+    }
+    e.attending = internal::read_xcn({seg.field(7).repetition(1)});
+    e.visit_number = seg.field(19).component(1).str();
+    e.admitted = datetime(seg, 44);
+  }
+
+  void order(const Segment& seg) {
+    model::Order o;
+    o.control = seg.field(1).str();
+    o.placer_order_number = internal::read_ei({seg.field(2)});
+    o.filler_order_number = internal::read_ei({seg.field(3)});
+    o.placer_group_number = internal::read_ei({seg.field(4)});
+    o.ordered = datetime(seg, 9);
+    o.ordering_provider = internal::read_xcn({seg.field(12).repetition(1)});
+    out_.orders.push_back(std::move(o));
+    orc_pending_ = true;
+    context_ = Context::kOrder;
+  }
+
+  void request(const Segment& seg) {
+    if (!seen_patient_)
+      problem(ErrorCode::kSegmentSequence, "OBR before PID: results need a patient", seg);
+    if (!orc_pending_) out_.orders.emplace_back();
+    orc_pending_ = false;
+    model::Order& o = out_.orders.back();
+    model::Identifier placer = internal::read_ei({seg.field(2)});
+    model::Identifier filler = internal::read_ei({seg.field(3)});
+    if (o.placer_order_number.value.empty()) o.placer_order_number = placer;
+    if (o.filler_order_number.value.empty()) o.filler_order_number = filler;
+    required(seg, 4, "universal service identifier");
+    o.service = internal::read_ce({seg.field(4)});
+    if (o.priority.empty()) o.priority = seg.field(5).str();
+    model::Practitioner provider = internal::read_xcn({seg.field(16).repetition(1)});
+    if (o.ordering_provider.empty()) o.ordering_provider = provider;
+    o.reason = internal::read_ce({seg.field(31).repetition(1)});
+    context_ = Context::kOrder;
+    if (oml_) return;
+
+    model::Report r;
+    r.set_id = seg.field(1).str();
+    r.placer_order_number = placer;
+    r.filler_order_number = filler;
+    r.service = o.service;
+    r.observed = datetime(seg, 7);
+    r.issued = datetime(seg, 22);
+    datetime(seg, 14);  // validated; the specimen's received time comes from SPM-18
+    r.diagnostic_section = seg.field(24).str();
+    r.result_status_code = seg.field(25).str();
+    if (!r.result_status_code.empty() &&
+        (r.result_status_code.size() != 1 ||
+         kReportStatuses.find(r.result_status_code) == std::string_view::npos))
+      problem(ErrorCode::kTableValue, "OBR-25 result status is not in HL7 table 0123", seg, 25);
+    Piece parent = seg.field(26);
+    r.parent_result_code = internal::read_ce({parent.component(1), true});
+    r.parent_result_sub_id = parent.component(2).str();
+    r.parent_result_text = parent.component(3).str();
+    r.parent_filler_order_number = internal::read_ei({seg.field(29).component(2), true});
+    Piece interpreters = seg.field(32);
+    for (int i = 1; i <= interpreters.repetition_count(); ++i) {
+      model::Practitioner p = internal::read_xcn({interpreters.repetition(i).component(1), true});
+      if (!p.empty()) r.result_interpreters.push_back(std::move(p));
+    }
+    out_.reports.push_back(std::move(r));
+    report_open_ = true;
+  }
+
+  void observation(const Segment& seg) {
+    if (out_.orders.empty() || (!oml_ && !report_open_)) {
+      problem(ErrorCode::kSegmentSequence, "OBX before any OBR", seg);
+      return;
+    }
+    model::Observation o;
+    o.set_id = seg.field(1).str();
+    o.value_type = seg.field(2).str();
+    required(seg, 3, "observation identifier");
+    o.code = internal::read_ce({seg.field(3)});
+    o.sub_id = seg.field(4).str();
+    if (!o.value_type.empty() && std::ranges::find(kValueTypes, o.value_type) == kValueTypes.end())
+      problem(ErrorCode::kTableValue, "OBX-2 value type is not in HL7 table 0125", seg, 2);
+    else
+      value(seg, o);
+    o.unit = internal::read_unit({seg.field(6)});
+    o.reference_range = read_range(seg.field(7).str());
+    Piece flags = seg.field(8);
+    for (int r = 1; r <= flags.repetition_count(); ++r) {
+      std::string f = flags.repetition(r).component(1).str();
+      if (!f.empty()) o.abnormal_flags.push_back(std::move(f));
+    }
+    std::string status = seg.field(11).str();
+    if (status.empty()) {
+      required(seg, 11, "observation result status");
+    } else if (auto s = model::result_status_from_hl7(status)) {
+      o.status = *s;
+    } else {
+      problem(ErrorCode::kTableValue, "OBX-11 result status is not in HL7 table 0085", seg, 11);
+    }
+    o.observed = datetime(seg, 14);
+    Piece observers = seg.field(16);
+    for (int r = 1; r <= observers.repetition_count(); ++r) {
+      model::Practitioner p = internal::read_xcn({observers.repetition(r)});
+      if (!p.empty()) o.performers.push_back(std::move(p));
+    }
+    o.issued = datetime(seg, 19);
+    o.performing_lab = internal::read_xon({seg.field(23)});
+    if (o.performing_lab.empty()) {
+      Piece producer = seg.field(15);
+      o.performing_lab = {producer.component(2).str(), producer.component(1).str()};
+    }
+    bool aoe = oml_ || seg.field(29).str() == "QST";
+    if (aoe) {
+      out_.orders.back().ask_at_order_entry.push_back(std::move(o));
+      context_ = Context::kAoe;
+    } else {
+      out_.reports.back().observations.push_back(std::move(o));
+      context_ = Context::kResult;
+    }
+  }
+
+  void value(const Segment& seg, model::Observation& o) {
+    Piece field = seg.field(5);
+    if (field.empty() || field.is_null()) return;
+    const std::string& t = o.value_type;
+    if (t.empty()) {
+      problem(ErrorCode::kRequiredFieldMissing, "OBX-2 value type is required when OBX-5 has a value",
+              seg, 2);
+      return;
+    }
+    Piece first = field.repetition(1);
+    if (t == "NM") {
+      std::string text = first.str();
+      if (!is_number(text)) {
+        problem(ErrorCode::kDataType, "OBX-5 is not a number as OBX-2 NM requires", seg, 5);
+        return;
+      }
+      o.value = model::NumericValue{text, to_double(text)};
+    } else if (t == "SN") {
+      model::StructuredNumeric sn{first.component(1).str(), first.component(2).str(),
+                                  first.component(3).str(), first.component(4).str()};
+      static constexpr std::array<std::string_view, 7> kComparators{"", ">", "<", ">=", "<=", "=", "<>"};
+      if (std::ranges::find(kComparators, sn.comparator) == kComparators.end() ||
+          (!sn.num1.empty() && !is_number(sn.num1)) || (!sn.num2.empty() && !is_number(sn.num2)))
+        problem(ErrorCode::kDataType,
+                "OBX-5 is not a structured numeric ([comparator]^num1[^separator^num2])", seg, 5);
+      else
+        o.value = std::move(sn);
+    } else if (t == "CE" || t == "CWE" || t == "CNE") {
+      o.value = internal::read_ce({first});
+    } else if (t == "ST" || t == "TX" || t == "FT") {
+      model::TextValue text;
+      for (int r = 1; r <= field.repetition_count(); ++r) text.lines.push_back(field.repetition(r).str());
+      o.value = std::move(text);
+    } else {
+      // Composite and date types are kept encoded (standard delimiters) so they write back intact.
+      model::TextValue text;
+      for (int r = 1; r <= field.repetition_count(); ++r)
+        text.lines.push_back(standardize(field.repetition(r).raw()));
+      o.value = std::move(text);
+    }
+  }
+
+  void note(const Segment& seg) {
+    Piece comment = seg.field(3);
+    std::string text;
+    for (int r = 1; r <= comment.repetition_count(); ++r) {
+      if (r > 1) text += '\n';
+      text += comment.repetition(r).str();
+    }
+    switch (context_) {
+      case Context::kResult: out_.reports.back().observations.back().notes.push_back(std::move(text)); break;
+      case Context::kAoe: out_.orders.back().ask_at_order_entry.back().notes.push_back(std::move(text)); break;
+      case Context::kOrder:
+        if (!oml_ && report_open_) out_.reports.back().notes.push_back(std::move(text));
+        else out_.orders.back().notes.push_back(std::move(text));
+        break;
+      case Context::kPatient: out_.patient_notes.push_back(std::move(text)); break;
+      case Context::kHeader:
+      case Context::kSpecimen: break;  // message- and specimen-level notes have no home in the model
+    }
+  }
+
+  void specimen(const Segment& seg) {
+    if (out_.orders.empty()) {
+      problem(ErrorCode::kSegmentSequence, "SPM before any OBR", seg);
+      return;
+    }
+    model::Specimen s;
+    Piece id = seg.field(2);
+    s.id = id.component(2).subcomponent(1).str();  // filler-assigned id
+    if (s.id.empty()) s.id = id.component(1).subcomponent(1).str();
+    s.type = internal::read_ce({seg.field(4)});
+    s.collection_method = internal::read_ce({seg.field(7)});
+    s.source_site = internal::read_ce({seg.field(8)});
+    s.collected = datetime(seg, 17);
+    s.received = datetime(seg, 18);
+    if (oml_ || !report_open_) out_.orders.back().specimens.push_back(std::move(s));
+    else out_.reports.back().specimens.push_back(std::move(s));
+    context_ = Context::kSpecimen;
+  }
+
+  void finish() {
+    const Segment msh = m_.msh();
+    if (!seen_patient_) {
+      occurrence_ = 1;
+      problem(ErrorCode::kSegmentSequence,
+              fmt::format("{}^{} has no PID segment", out_.header.message_type, out_.header.trigger_event),
+              msh);
+    }
+    if (out_.orders.empty() || std::ranges::none_of(out_.orders, [](auto& o) { return !o.service.empty(); })) {
+      occurrence_ = 1;
+      problem(ErrorCode::kSegmentSequence,
+              fmt::format("{}^{} has no OBR segment", out_.header.message_type, out_.header.trigger_event),
+              msh);
+    }
+    for (model::Report& r : out_.reports) r.status = report_status(r.result_status_code, r.observations);
+  }
+
+  const Message& m_;
+  std::vector<Error>& problems_;
+  model::LabMessage out_;
+  std::vector<std::pair<std::string_view, int>> seen_;
+  int occurrence_ = 0;
+  Context context_ = Context::kHeader;
+  bool oml_ = false, seen_patient_ = false, orc_pending_ = false, report_open_ = false;
+};
+
+}  // namespace
+
+std::vector<Error> validate(const Message& message) {
+  std::vector<Error> problems;
+  Mapper(message, problems).run();
+  return problems;
+}
+
+Result<model::LabMessage> to_model(const Message& message) {
+  std::vector<Error> problems;
+  model::LabMessage out = Mapper(message, problems).run();
+  if (!problems.empty()) return std::unexpected(std::move(problems.front()));
+  return out;
+}
+
+Result<model::LabMessage> parse_to_model(std::string_view text, std::string_view file) {
+  auto message = Message::parse(text, 1, file);
+  if (!message) return std::unexpected(std::move(message.error()));
+  auto out = to_model(*message);
+  if (!out) out.error().location.file = std::string(file);
+  return out;
+}
+
+}  // namespace labvault::hl7
