@@ -161,7 +161,9 @@ std::string to_oru_r01(const model::LabMessage& m) {
   for (size_t i = 0; i < groups; ++i) {
     const model::Order* o = i < m.orders.size() ? &m.orders[i] : nullptr;
     const model::Report* r = i < m.reports.size() ? &m.reports[i] : nullptr;
-    if (o) {
+    // ORC only when the order carries something OBR cannot: an ORU without ORC reads back the
+    // same order from OBR alone.
+    if (o && (!o->control.empty() || !o->placer_group_number.value.empty() || !o->ordered.empty())) {
       SegmentWriter orc("ORC");
       orc.text(1, o->control.empty() ? "RE" : o->control);
       orc.raw(2, internal::write_ei(o->placer_order_number));

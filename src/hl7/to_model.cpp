@@ -315,10 +315,8 @@ class Mapper {
     datetime(seg, 14);  // validated; the specimen's received time comes from SPM-18
     r.diagnostic_section = seg.field(24).str();
     r.result_status_code = seg.field(25).str();
-    if (!r.result_status_code.empty() &&
-        (r.result_status_code.size() != 1 ||
-         kReportStatuses.find(r.result_status_code) == std::string_view::npos))
-      problem(ErrorCode::kTableValue, "OBR-25 result status is not in HL7 table 0123", seg, 25);
+    // An OBR-25 outside table 0123 is tolerated: senders misplace it, and the report status is
+    // then derived from the OBX statuses, which are checked strictly (see finish()).
     Piece parent = seg.field(26);
     r.parent_result_code = internal::read_ce({parent.component(1), true});
     r.parent_result_sub_id = parent.component(2).str();
@@ -357,7 +355,10 @@ class Mapper {
     }
     std::string status = seg.field(11).str();
     if (status.empty()) {
-      required(seg, 11, "observation result status");
+      // A result value without a status cannot be trusted; an empty OBX without one is a
+      // placeholder for a result still in the lab.
+      if (!std::holds_alternative<std::monostate>(o.value)) required(seg, 11, "observation result status");
+      o.status = model::ResultStatus::kPending;
     } else if (auto s = model::result_status_from_hl7(status)) {
       o.status = *s;
     } else {
@@ -480,7 +481,11 @@ class Mapper {
               fmt::format("{}^{} has no OBR segment", out_.header.message_type, out_.header.trigger_event),
               msh);
     }
-    for (model::Report& r : out_.reports) r.status = report_status(r.result_status_code, r.observations);
+    for (model::Report& r : out_.reports) {
+      std::string_view code = r.result_status_code;
+      if (code.size() != 1 || kReportStatuses.find(code) == std::string_view::npos) code = {};
+      r.status = report_status(code, r.observations);
+    }
   }
 
   const Message& m_;
