@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# First command for a new user: installs what is missing, builds build/labvault, and runs a
+# demo conversion of the bundled sample (HL7 v2 ORU^R01 -> FHIR R4 Bundle -> HL7 and CSV).
+# Idempotent: re-running rebuilds only what changed and rewrites dev/demo/.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+scripts/deps.sh
+[ -f build/build.ninja ] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$(nproc)" --target labvault
+
+lv=build/labvault
+out=dev/demo
+mkdir -p "$out"
+sample=samples/hl7/demo_cbc.hl7
+
+echo
+echo "== labvault validate $sample"
+$lv validate "$sample"
+echo
+echo "== labvault convert --from hl7 --to fhir $sample -o $out/demo_cbc.fhir.json"
+$lv convert --from hl7 --to fhir "$sample" -o "$out/demo_cbc.fhir.json"
+echo "== labvault convert --from fhir --to hl7 $out/demo_cbc.fhir.json -o $out/demo_cbc.roundtrip.hl7"
+$lv convert --from fhir --to hl7 "$out/demo_cbc.fhir.json" -o "$out/demo_cbc.roundtrip.hl7"
+echo "== labvault convert --from hl7 --to csv --mapping samples/csv/mapping.toml $sample -o $out/demo_cbc.csv"
+$lv convert --from hl7 --to csv --mapping samples/csv/mapping.toml "$sample" -o "$out/demo_cbc.csv"
+echo
+echo "== the FHIR Observations in $out/demo_cbc.fhir.json (first 40 lines):"
+head -40 "$out/demo_cbc.fhir.json"
+echo "..."
+echo
+echo "== $out/demo_cbc.csv:"
+cat "$out/demo_cbc.csv"
+echo
+echo "Done. Outputs are in $out/. Try: $lv --help, $lv convert --help, $lv validate FILE"

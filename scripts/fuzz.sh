@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target of a fuzz build for a fixed time, starting from the seed corpora
+# in fuzz/corpus/<target> (read-only) plus ../shared/testdata. New inputs go to a temp dir.
+#   scripts/fuzz.sh BUILD_DIR SECONDS
+set -euo pipefail
+build=${1:?build dir}; seconds=${2:-20}
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared="$root/../shared/testdata"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+for target in hl7 csv fhir; do
+  bin="$build/fuzz/${target}_fuzz"
+  [ -x "$bin" ] || { echo "fuzz.sh: $bin missing" >&2; exit 1; }
+  mkdir -p "$work/$target"
+  seeds=("$root/fuzz/corpus/$target")
+  case $target in
+    hl7) seeds+=("$shared/hl7/valid" "$shared/hl7/invalid" "$shared/hl7/batch" "$shared/bench") ;;
+  esac
+  echo "fuzz: $target for ${seconds}s"
+  # -rss_limit_mb and -timeout turn unbounded allocation and hangs into failures.
+  "$bin" "$work/$target" "${seeds[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+    -max_len=65536 -print_final_stats=0 2>"$work/$target.log" || {
+      tail -50 "$work/$target.log"; echo "fuzz: $target found a crash" >&2; exit 1; }
+  grep -E "^#[0-9]+.*DONE" "$work/$target.log" | tail -1 || true
+done

@@ -1,0 +1,171 @@
+#include "cli/formats.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "fhir/fhir.hpp"
+#include "hl7/hl7.hpp"
+
+namespace labvault::cli {
+
+using model::ErrorCode;
+
+std::optional<Format> format_from_name(std::string_view name) {
+  if (name == "hl7") return Format::kHl7;
+  if (name == "fhir") return Format::kFhir;
+  if (name == "csv") return Format::kCsv;
+  return std::nullopt;
+}
+
+std::optional<Format> sniff_format(std::string_view bytes) {
+  if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
+  size_t first = bytes.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && bytes[first] == '{') return Format::kFhir;
+  if (bytes.starts_with("MSH") || bytes.starts_with("FHS") || bytes.starts_with("BHS")) return Format::kHl7;
+  return std::nullopt;
+}
+
+model::Result<std::string> read_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return model::fail(ErrorCode::kIo, "not a readable file", {.file = path.string()});
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return model::fail(ErrorCode::kIo, "cannot open for reading", {.file = path.string()});
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+model::Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+  std::filesystem::path tmp = path;
+  tmp += fmt::format(".tmp-{}", ::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return model::fail(ErrorCode::kIo, "cannot open for writing", {.file = path.string()});
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      std::filesystem::remove(tmp);
+      return model::fail(ErrorCode::kIo, "write failed (disk full?)", {.file = path.string()});
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp);
+    return model::fail(ErrorCode::kIo, "cannot replace the output file", {.file = path.string()});
+  }
+  return {};
+}
+
+namespace {
+
+// HL7: split the file, parse and map every message; all problems of all messages.
+Validation check_hl7(std::string_view bytes, const std::string& file_name,
+                     std::vector<model::LabMessage>* out) {
+  Validation v;
+  auto split = hl7::split_file(bytes, file_name);
+  if (!split) {
+    v.problems.push_back(std::move(split.error()));
+    return v;
+  }
+  v.messages = split->messages.size();
+  for (const hl7::MessageText& t : split->messages) {
+    auto message = hl7::Message::parse(t.text, t.first_line, file_name);
+    if (!message) {
+      v.problems.push_back(std::move(message.error()));
+      continue;
+    }
+    auto problems = hl7::validate(*message);
+    for (auto& p : problems) p.location.file = file_name;
+    v.problems.insert(v.problems.end(), problems.begin(), problems.end());
+    if (out && problems.empty()) out->push_back(*hl7::to_model(*message));
+  }
+  return v;
+}
+
+}  // namespace
+
+model::Result<std::vector<model::LabMessage>> read_messages(std::string_view bytes, Format format,
+                                                            const std::string& file_name,
+                                                            const csv::Mapping* mapping) {
+  switch (format) {
+    case Format::kHl7: {
+      std::vector<model::LabMessage> out;
+      Validation v = check_hl7(bytes, file_name, &out);
+      if (!v.problems.empty()) return std::unexpected(std::move(v.problems.front()));
+      return out;
+    }
+    case Format::kFhir: {
+      auto out = fhir::from_json(bytes);
+      if (!out) out.error().location.file = file_name;
+      return out;
+    }
+    case Format::kCsv:
+      if (!mapping) return model::fail(ErrorCode::kUsage, "CSV input needs --mapping FILE", {.file = file_name});
+      return csv::read(bytes, *mapping, file_name);
+  }
+  return model::fail(ErrorCode::kInternal, "unknown format");
+}
+
+Validation validate_bytes(std::string_view bytes, Format format, const std::string& file_name,
+                          const csv::Mapping* mapping) {
+  if (format == Format::kHl7) return check_hl7(bytes, file_name, nullptr);
+  Validation v;
+  if (format == Format::kFhir) {
+    v.problems = fhir::check_json(bytes);
+    for (auto& p : v.problems) p.location.file = file_name;
+    if (auto messages = fhir::from_json(bytes); messages) v.messages = messages->size();
+    return v;
+  }
+  auto messages = read_messages(bytes, format, file_name, mapping);
+  if (messages) v.messages = messages->size();
+  else v.problems.push_back(std::move(messages.error()));
+  return v;
+}
+
+model::Result<model::SensitivityRules> load_sensitivity(const std::optional<std::filesystem::path>& config) {
+  model::SensitivityRules rules = model::SensitivityRules::defaults();
+  if (!config) return rules;
+  auto text = read_file(*config);
+  if (!text) return std::unexpected(std::move(text.error()));
+  toml::table table;
+  try {
+    table = toml::parse(*text, config->string());
+  } catch (const toml::parse_error& e) {
+    return model::fail(ErrorCode::kConfig, fmt::format("not valid TOML: {}", e.description()),
+                       {.file = config->string(), .line = static_cast<int>(e.source().begin.line)});
+  }
+  const toml::table* sens = table["sensitivity"].as_table();
+  if (!sens) return rules;
+  if (sens->get("replace_defaults") && (*sens)["replace_defaults"].value_or(false)) rules.clear();
+  for (auto&& [key, node] : *sens) {
+    if (key == "replace_defaults") continue;
+    auto category = model::sensitivity_from_string(key.str());
+    const toml::array* codes = node.as_array();
+    auto where = model::Location{.file = config->string(), .line = static_cast<int>(node.source().begin.line)};
+    if (!category || *category == model::Sensitivity::kNone)
+      return model::fail(ErrorCode::kConfig,
+                         fmt::format("[sensitivity] key '{}' is not a category (hiv, genetic, substance-use, "
+                                     "behavioral-health, sexual-health)",
+                                     key.str()),
+                         where);
+    if (!codes)
+      return model::fail(ErrorCode::kConfig, fmt::format("[sensitivity] {} must be an array of codes", key.str()),
+                         where);
+    for (auto&& code : *codes) {
+      auto s = code.value<std::string>();
+      if (!s || s->empty())
+        return model::fail(ErrorCode::kConfig,
+                           fmt::format("[sensitivity] {} holds a value that is not a code string", key.str()), where);
+      rules.add(*category, *s);
+    }
+  }
+  return rules;
+}
+
+}  // namespace labvault::cli

@@ -1,0 +1,44 @@
+// Reading and writing lab data in any supported format, for convert, validate and (later)
+// import. Everything here returns the model or an Error naming the file and place.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "csv/csv.hpp"
+#include "model/lab.hpp"
+#include "model/sensitivity.hpp"
+
+namespace labvault::cli {
+
+enum class Format { kHl7, kFhir, kCsv };
+
+[[nodiscard]] std::optional<Format> format_from_name(std::string_view name);
+// Guesses from the first bytes: '{' is FHIR JSON, MSH/FHS/BHS (after an optional BOM) is HL7.
+[[nodiscard]] std::optional<Format> sniff_format(std::string_view bytes);
+
+[[nodiscard]] model::Result<std::string> read_file(const std::filesystem::path& path);
+// Writes via a temporary file and rename, so a failed conversion never leaves half a file.
+[[nodiscard]] model::Result<void> write_file_atomically(const std::filesystem::path& path,
+                                                        std::string_view bytes);
+
+// Everything in one input file, mapped to the model; `mapping` is required for CSV.
+[[nodiscard]] model::Result<std::vector<model::LabMessage>> read_messages(
+    std::string_view bytes, Format format, const std::string& file_name, const csv::Mapping* mapping);
+
+// Every problem in one input file (empty when it is valid), and how many messages it holds.
+struct Validation {
+  size_t messages = 0;
+  std::vector<model::Error> problems;
+};
+[[nodiscard]] Validation validate_bytes(std::string_view bytes, Format format, const std::string& file_name,
+                                        const csv::Mapping* mapping);
+
+// The sensitivity value sets: the shipped defaults, extended (or replaced) by the [sensitivity]
+// table of a config file when one is given.
+[[nodiscard]] model::Result<model::SensitivityRules> load_sensitivity(
+    const std::optional<std::filesystem::path>& config);
+
+}  // namespace labvault::cli

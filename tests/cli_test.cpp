@@ -1,0 +1,152 @@
+// End-to-end tests of the `labvault` binary: the exit-code contract, error messages that name
+// file/line/segment/field without PHI, and conversions across formats.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "support/testdata.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int exit_code;
+  std::string out;  // stdout and stderr together
+};
+
+CliRun labvault(const std::string& args) {
+  std::string cmd = std::string(LABVAULT_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string data(const std::string& rel) { return labvault::testing::testdata(rel).string(); }
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("labvault-cli-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string tmp(const std::string& name) { return (dir_ / name).string(); }
+  void write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name, std::ios::binary) << text; }
+  fs::path dir_;
+};
+
+TEST_F(Cli, HelpExitsZeroAndUsageErrorsExitTwo) {
+  EXPECT_EQ(labvault("--help").exit_code, 0);
+  EXPECT_EQ(labvault("convert --help").exit_code, 0);
+  EXPECT_EQ(labvault("validate --help").exit_code, 0);
+  EXPECT_EQ(labvault("").exit_code, 2);
+  EXPECT_EQ(labvault("convert --from hl7 --to xml x.hl7").exit_code, 2);
+  EXPECT_EQ(labvault("frobnicate").exit_code, 2);
+  EXPECT_EQ(labvault("convert --from csv --to fhir x.csv").exit_code, 2);  // no mapping
+}
+
+TEST_F(Cli, ValidateAcceptsEveryValidFile) {
+  for (const auto& f : labvault::testing::files_in("hl7/valid")) {
+    CliRun r = labvault("validate " + f.string());
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("OK, 1 message"), std::string::npos) << r.out;
+  }
+}
+
+TEST_F(Cli, ValidateNamesFileSegmentAndFieldOfEveryInvalidFile) {
+  for (const auto& f : labvault::testing::files_in("hl7/invalid")) {
+    CliRun r = labvault("validate --format hl7 " + f.string());
+    EXPECT_EQ(r.exit_code, 1) << f << r.out;
+    EXPECT_NE(r.out.find(f.string() + ":"), std::string::npos) << r.out;
+  }
+  CliRun r = labvault("validate " + data("hl7/invalid/authored_unknown_result_status.hl7"));
+  EXPECT_NE(r.out.find(":4: OBX[1]-11: OBX-11 result status is not in HL7 table 0085"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, ValidateReportsEveryProblemNotJustTheFirst) {
+  write("two.hl7",
+        "MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5.1\rPID|1||X^^^A^MR\rOBR|1||F|C^C^LN\r"
+        "OBX|1|ZZ|C^C^LN||1||||||F\rOBX|2|NM|C^C^LN||1||||||Q\r");
+  CliRun r = labvault("validate " + tmp("two.hl7"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("OBX[1]-2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("OBX[2]-11"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 problem(s)"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, ErrorsCarryNoPhi) {
+  write("canary.hl7",
+        "MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5.1\r"
+        "PID|1||CANARY-MRN-5521^^^A^MR||CANARYSURNAME^CANARYGIVEN||1970XXXX|F\r"
+        "OBR|1||F|C^C^LN\rOBX|1|NM|C^C^LN||CANARY-VALUE-99||||||F\r");
+  CliRun r = labvault("validate " + tmp("canary.hl7"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out.find("CANARY"), std::string::npos) << r.out;
+  CliRun c = labvault("convert --from hl7 --to fhir " + tmp("canary.hl7"));
+  EXPECT_EQ(c.exit_code, 1);
+  EXPECT_EQ(c.out.find("CANARY"), std::string::npos) << c.out;
+}
+
+TEST_F(Cli, Hl7ToFhirToHl7KeepsTheResults) {
+  std::string in = data("hl7/valid/hamaluik_sample_oru_r01_lab.hl7");
+  CliRun a = labvault("convert --from hl7 --to fhir " + in + " -o " + tmp("b.json"));
+  ASSERT_EQ(a.exit_code, 0) << a.out;
+  CliRun b = labvault("convert --from fhir --to hl7 --lf " + tmp("b.json"));
+  ASSERT_EQ(b.exit_code, 0) << b.out;
+  EXPECT_NE(b.out.find("|10.1|10\\S\\9/L"), std::string::npos) << b.out;  // ^ escaped again on output
+  EXPECT_NE(b.out.find("OBX|14|NM|"), std::string::npos) << b.out;
+  EXPECT_NE(b.out.find("6690-2"), std::string::npos);
+}
+
+TEST_F(Cli, FailedConversionLeavesNoOutputFile) {
+  CliRun r = labvault("convert --from hl7 --to fhir " + data("hl7/invalid/authored_bad_timestamp.hl7") + " -o " +
+                   tmp("out.json"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("MSH[1]-7"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(tmp("out.json")));
+}
+
+TEST_F(Cli, Hl7ToCsvAndBackWithTheSampleMapping) {
+  std::string mapping = std::string(LABVAULT_SOURCE_DIR) + "/samples/csv/mapping.toml";
+  std::string in = data("hl7/valid/microsoft_LRI_2.0-NG_CBC_Typ_Message.hl7");
+  CliRun a = labvault("convert --from hl7 --to csv --mapping " + mapping + " " + in + " -o " + tmp("r.csv"));
+  ASSERT_EQ(a.exit_code, 0) << a.out;
+  std::string csv = labvault::testing::read_bytes(tmp("r.csv"));
+  EXPECT_EQ(std::ranges::count(csv, '\n'), 29);  // header + 28 observations
+  CliRun b = labvault("convert --from csv --to hl7 --lf --mapping " + mapping + " " + tmp("r.csv"));
+  ASSERT_EQ(b.exit_code, 0) << b.out;
+  EXPECT_NE(b.out.find("26453-1"), std::string::npos);
+  EXPECT_NE(b.out.find("|4.41|"), std::string::npos) << b.out;
+}
+
+TEST_F(Cli, BatchFileConvertsEveryMessage) {
+  CliRun r = labvault("convert --from hl7 --to hl7 --lf " + data("hl7/batch/authored_batch_2msgs.hl7"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("T-BATCH-1"), std::string::npos);
+  EXPECT_NE(r.out.find("T-BATCH-2"), std::string::npos);
+}
+
+TEST_F(Cli, SensitivityValueSetsComeFromConfig) {
+  write("lv.toml", "[sensitivity]\nhiv = [\"L|1320\"]\n");
+  std::string in = data("hl7/valid/microsoft_MDHHS-OML-O21-2.hl7");
+  CliRun plain = labvault("convert --from hl7 --to fhir " + in);
+  CliRun configured = labvault("convert --from hl7 --to fhir --config " + tmp("lv.toml") + " " + in);
+  ASSERT_EQ(configured.exit_code, 0) << configured.out;
+  EXPECT_EQ(plain.out.find("\"HIV\""), std::string::npos);
+  EXPECT_NE(configured.out.find("\"HIV\""), std::string::npos);
+  write("bad.toml", "[sensitivity]\nhiv-ish = [\"1\"]\n");
+  CliRun bad = labvault("convert --from hl7 --to fhir --config " + tmp("bad.toml") + " " + in);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("bad.toml:2"), std::string::npos) << bad.out;
+}
+
+}  // namespace
