@@ -57,38 +57,36 @@ model::Result<SplitFile> split_file(std::string_view bytes, std::string_view fil
   if (bytes.starts_with("\xFF\xFE") || bytes.starts_with("\xFE\xFF"))
     return model::fail(ErrorCode::kEncoding,
                        "file is UTF-16; HL7 v2 input must be ASCII or UTF-8", loc(1));
-  int line_no = 1;
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(bytes[i]);
-    if (c == '\n' || (c == '\r' && (i + 1 >= bytes.size() || bytes[i + 1] != '\n'))) ++line_no;
-    if (c == 0)
-      return model::fail(ErrorCode::kEncoding,
-                         "NUL byte: input looks like UTF-16 or binary, expected ASCII or UTF-8",
-                         loc(line_no));
-    if (c == 0x0b || c == 0x1c)
-      return model::fail(ErrorCode::kEncoding,
-                         fmt::format("MLLP framing byte 0x{:02X} in a file; strip the MLLP "
-                                     "envelope (0x0B ... 0x1C 0x0D) before importing",
-                                     c),
-                         loc(line_no));
-  }
-
-  // Walk segments (CR, LF or CRLF), cutting messages at each MSH and batch segment.
+  // One pass: find segment ends (CR, LF or CRLF) and reject bytes HL7 text cannot hold.
   SplitFile out;
   std::vector<Line> lines;
+  lines.reserve(bytes.size() / 48 + 4);
   {
-    size_t pos = 0;
+    const char* data = bytes.data();
+    const size_t n = bytes.size();
+    size_t begin = 0;
     int number = 1;
-    while (pos < bytes.size()) {
-      size_t end = bytes.find_first_of("\r\n", pos);
-      if (end == std::string_view::npos) end = bytes.size();
-      if (end > pos) lines.push_back({bytes.substr(pos, end - pos), number, pos});
-      pos = end;
-      if (pos < bytes.size()) {
-        pos += (bytes[pos] == '\r' && pos + 1 < bytes.size() && bytes[pos + 1] == '\n') ? 2 : 1;
+    for (size_t i = 0; i < n; ++i) {
+      const unsigned char c = static_cast<unsigned char>(data[i]);
+      if (c > 0x1c) continue;  // fast path: every byte that matters here is a control byte
+      if (c == '\r' || c == '\n') {
+        if (i > begin) lines.push_back({bytes.substr(begin, i - begin), number, begin});
+        if (c == '\r' && i + 1 < n && data[i + 1] == '\n') ++i;
         ++number;
+        begin = i + 1;
+      } else if (c == 0) {
+        return model::fail(ErrorCode::kEncoding,
+                           "NUL byte: input looks like UTF-16 or binary, expected ASCII or UTF-8",
+                           loc(number));
+      } else if (c == 0x0b || c == 0x1c) {
+        return model::fail(ErrorCode::kEncoding,
+                           fmt::format("MLLP framing byte 0x{:02X} in a file; strip the MLLP "
+                                       "envelope (0x0B ... 0x1C 0x0D) before importing",
+                                       c),
+                           loc(number));
       }
     }
+    if (n > begin) lines.push_back({bytes.substr(begin, n - begin), number, begin});
   }
   if (lines.empty()) return model::fail(ErrorCode::kParse, "file holds no HL7 segments", loc(1));
   auto is = [](const Line& l, std::string_view id) { return l.text.substr(0, 3) == id; };

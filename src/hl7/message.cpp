@@ -1,9 +1,13 @@
 #include "hl7/message.hpp"
 
+#include "hl7/internal/scan.hpp"
+
 #include <fmt/format.h>
 
+#include <array>
 #include <cctype>
 #include <cstring>
+#include <optional>
 
 namespace labvault::hl7 {
 namespace {
@@ -33,16 +37,34 @@ int hex_value(char c) {
 
 }  // namespace
 
+// Hand-written scans: pieces are short, and a libc call per piece costs more than the loop.
 Piece Piece::split(char sep, int n) const {
-  if (n < 1 || text_.empty()) return Piece({}, d_);
-  size_t begin = 0;
+  const char* p = text_.data();
+  const char* end = p + text_.size();
   for (int i = 1; i < n; ++i) {
-    size_t next = text_.find(sep, begin);
-    if (next == std::string_view::npos) return Piece({}, d_);
-    begin = next + 1;
+    while (p < end && *p != sep) ++p;
+    if (p == end) return Piece({}, d_);
+    ++p;
   }
-  size_t end = text_.find(sep, begin);
-  return Piece(text_.substr(begin, end == std::string_view::npos ? end : end - begin), d_);
+  const char* q = p;
+  while (q < end && *q != sep) ++q;
+  return Piece(std::string_view(p, static_cast<size_t>(q - p)), d_);
+}
+
+int Piece::split_all(char sep, std::span<std::string_view> out) const {
+  if (text_.empty()) return 0;
+  const char* p = text_.data();
+  const char* end = p + text_.size();
+  int n = 0;
+  const int max = static_cast<int>(out.size());
+  while (n < max) {
+    const char* q = p;
+    while (q < end && *q != sep) ++q;
+    out[n++] = std::string_view(p, static_cast<size_t>(q - p));
+    if (q == end) break;
+    p = q + 1;
+  }
+  return n;
 }
 
 int Piece::count(char sep) const {
@@ -58,7 +80,7 @@ std::string_view Segment::id() const { return m_->fields_[m_->segments_[index_].
 
 Piece Segment::field(int n) const {
   const auto& rec = m_->segments_[index_];
-  bool msh = id() == "MSH";
+  const bool msh = index_ == 0;  // parse() guarantees MSH is segment 0 and only there
   if (msh && n == 1) return Piece(m_->text_.substr(rec.begin + 3, 1), &m_->delims_);
   uint32_t k = msh ? static_cast<uint32_t>(n - 1) : static_cast<uint32_t>(n);
   if (n < 1 || k >= rec.field_count) return Piece({}, &m_->delims_);
@@ -67,7 +89,7 @@ Piece Segment::field(int n) const {
 
 int Segment::field_count() const {
   const auto& rec = m_->segments_[index_];
-  return id() == "MSH" ? static_cast<int>(rec.field_count) : static_cast<int>(rec.field_count) - 1;
+  return index_ == 0 ? static_cast<int>(rec.field_count) : static_cast<int>(rec.field_count) - 1;
 }
 
 int Segment::line() const { return static_cast<int>(m_->segments_[index_].line); }
@@ -126,44 +148,72 @@ Result<Message> Message::parse(std::string_view text, int first_line, std::strin
   m.segments_.reserve(text.size() / 64 + 4);
   const char sep = static_cast<char>(fs);
   const size_t n = text.size();
-  size_t pos = 0;
+  size_t seg_begin = 0, field_begin = 0;
+  uint32_t first_field = 0;
   uint32_t line = static_cast<uint32_t>(first_line);
-  while (pos < n) {
-    const size_t seg_begin = pos;
-    const auto first_field = static_cast<uint32_t>(m.fields_.size());
-    size_t start = pos;
-    size_t i = pos;
-    for (; i < n; ++i) {
-      const char c = text[i];
+  bool in_segment = true;  // false between a terminator and the next segment's first byte
+  std::optional<Error> error;
+
+  // Closes the segment that ends at `end` (exclusive); false (with `error` set) when its id is bad.
+  auto close_segment = [&](size_t end) {
+    m.fields_.push_back(text.substr(field_begin, end - field_begin));
+    const auto count = static_cast<uint32_t>(m.fields_.size()) - first_field;
+    std::string_view id = m.fields_[first_field];
+    if (!is_segment_id(id)) {
+      error = Error{ErrorCode::kParse,
+                    fmt::format("segment {} does not start with a 3-character segment id "
+                                "([A-Z][A-Z0-9][A-Z0-9]) followed by the field separator",
+                                m.segments_.size() + 1),
+                    where(static_cast<int>(line))};
+      return false;
+    }
+    if (m.segments_.empty() ? id != "MSH" : id == "MSH") {
+      error = Error{ErrorCode::kSegmentSequence, "MSH must be the first and only header",
+                    where(static_cast<int>(line), id)};
+      return false;
+    }
+    m.segments_.push_back({first_field, count, line, static_cast<uint32_t>(seg_begin),
+                           static_cast<uint32_t>(end)});
+    return true;
+  };
+  auto open_segment = [&](size_t begin) {
+    seg_begin = field_begin = begin;
+    first_field = static_cast<uint32_t>(m.fields_.size());
+    in_segment = true;
+  };
+
+  auto is_crlf_tail = [&](size_t pos) { return text[pos] == '\n' && pos > 0 && text[pos - 1] == '\r'; };
+  internal::for_each_match(text, sep, '\r', '\n', [&](size_t pos) {
+    const char c = text[pos];
+    if (!in_segment) {
       if (c == sep) {
-        m.fields_.push_back(text.substr(start, i - start));
-        start = i + 1;
-      } else if (c == '\r' || c == '\n') {
-        break;
+        open_segment(seg_begin);  // seg_begin is just past the last terminator
+      } else {
+        // A line without any field separator is still a segment (its id gets checked).
+        if (pos > seg_begin) {
+          open_segment(seg_begin);
+          if (!close_segment(pos)) return false;
+          in_segment = false;
+        }
+        if (!is_crlf_tail(pos)) ++line;
+        seg_begin = pos + 1;
+        return true;
       }
     }
-    m.fields_.push_back(text.substr(start, i - start));
-    const auto field_count = static_cast<uint32_t>(m.fields_.size()) - first_field;
-    std::string_view id = m.fields_[first_field];
-    if (!is_segment_id(id))
-      return model::fail(ErrorCode::kParse,
-                         fmt::format("segment {} does not start with a 3-character segment id "
-                                     "([A-Z][A-Z0-9][A-Z0-9]) followed by the field separator",
-                                     m.segments_.size() + 1),
-                         where(static_cast<int>(line)));
-    if (m.segments_.empty() ? id != "MSH" : id == "MSH")
-      return model::fail(ErrorCode::kSegmentSequence, "MSH must be the first and only header",
-                         where(static_cast<int>(line), id));
-    m.segments_.push_back({first_field, field_count, line, static_cast<uint32_t>(seg_begin),
-                           static_cast<uint32_t>(i)});
-    // One terminator (CR, LF or CRLF) ends a segment; further ones are blank lines.
-    while (i < n && (text[i] == '\r' || text[i] == '\n')) {
-      if (text[i] == '\r' && i + 1 < n && text[i + 1] == '\n') ++i;
-      ++i;
-      ++line;
+    if (c == sep) {
+      m.fields_.push_back(text.substr(field_begin, pos - field_begin));
+      field_begin = pos + 1;
+      return true;
     }
-    pos = i;
-  }
+    if (!close_segment(pos)) return false;
+    if (!is_crlf_tail(pos)) ++line;
+    in_segment = false;
+    seg_begin = pos + 1;
+    return true;
+  });
+  if (error) return std::unexpected(std::move(*error));
+  if (!in_segment && seg_begin < n) open_segment(seg_begin);
+  if (in_segment && !close_segment(n)) return std::unexpected(std::move(*error));
   return m;
 }
 

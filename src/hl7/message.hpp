@@ -40,6 +40,14 @@ class Piece {
   [[nodiscard]] Piece component(int n) const { return split(d_->component, n); }
   [[nodiscard]] Piece subcomponent(int n) const { return split(d_->subcomponent, n); }
   [[nodiscard]] int repetition_count() const { return count(d_->repetition); }
+  // Splits into components (or subcomponents) in one pass; returns how many were stored.
+  [[nodiscard]] int components(std::span<std::string_view> out) const {
+    return split_all(d_->component, out);
+  }
+  [[nodiscard]] int subcomponents(std::span<std::string_view> out) const {
+    return split_all(d_->subcomponent, out);
+  }
+  [[nodiscard]] const Delimiters* delimiters() const { return d_; }
   // HL7 v2.5.1 2.7: the value with escape sequences decoded.
   [[nodiscard]] std::string str() const;
   // HL7 "" means "delete this value"; the model treats it as empty.
@@ -48,6 +56,7 @@ class Piece {
  private:
   [[nodiscard]] Piece split(char sep, int n) const;
   [[nodiscard]] int count(char sep) const;
+  [[nodiscard]] int split_all(char sep, std::span<std::string_view> out) const;
   std::string_view text_;
   const Delimiters* d_ = nullptr;
 };

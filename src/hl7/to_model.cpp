@@ -327,6 +327,13 @@ class Mapper {
       model::Practitioner p = internal::read_xcn({interpreters.repetition(i).component(1), true});
       if (!p.empty()) r.result_interpreters.push_back(std::move(p));
     }
+    size_t results = 0;  // OBX up to the next order group, so observations never reallocate
+    for (size_t j = seg.index() + 1; j < m_.segment_count(); ++j) {
+      std::string_view id = m_.segment(j).id();
+      if (id == "OBR" || id == "ORC") break;
+      results += id == "OBX";
+    }
+    r.observations.reserve(results);
     out_.reports.push_back(std::move(r));
     report_open_ = true;
   }
@@ -336,7 +343,11 @@ class Mapper {
       problem(ErrorCode::kSegmentSequence, "OBX before any OBR", seg);
       return;
     }
-    model::Observation o;
+    // Built in place: an Observation is large, and moving it costs more than filling it.
+    const bool aoe = oml_ || seg.field(29).raw() == "QST";
+    model::Observation& o = aoe ? out_.orders.back().ask_at_order_entry.emplace_back()
+                                : out_.reports.back().observations.emplace_back();
+    context_ = aoe ? Context::kAoe : Context::kResult;
     o.set_id = seg.field(1).str();
     o.value_type = seg.field(2).str();
     required(seg, 3, "observation identifier");
@@ -375,14 +386,6 @@ class Mapper {
     if (o.performing_lab.empty()) {
       Piece producer = seg.field(15);
       o.performing_lab = {producer.component(2).str(), producer.component(1).str()};
-    }
-    bool aoe = oml_ || seg.field(29).str() == "QST";
-    if (aoe) {
-      out_.orders.back().ask_at_order_entry.push_back(std::move(o));
-      context_ = Context::kAoe;
-    } else {
-      out_.reports.back().observations.push_back(std::move(o));
-      context_ = Context::kResult;
     }
   }
 

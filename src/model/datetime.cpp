@@ -49,7 +49,10 @@ Result<DateTime> DateTime::parse_hl7(std::string_view text) {
   constexpr std::string_view kWhat = "HL7 DTM (expected YYYY[MM[DD[HH[MM[SS[.S...]]]]]][+/-ZZZZ])";
   auto bad = [&] { return fail(ErrorCode::kDataType, fmt::format("not a valid {}", kWhat)); };
   std::string_view body = text;
-  if (auto z = body.find_first_of("+-"); z != std::string_view::npos) {
+  // (A hand loop: libstdc++'s find_first_of calls memchr once per byte of the input.)
+  size_t z = 0;
+  while (z < body.size() && body[z] != '+' && body[z] != '-') ++z;
+  if (z < body.size()) {
     std::string_view zone = body.substr(z + 1);
     if (zone.size() != 4 || !all_digits(zone)) return bad();
     int minutes = to_int(zone.substr(0, 2)) * 60 + to_int(zone.substr(2, 2));

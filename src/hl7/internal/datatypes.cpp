@@ -52,7 +52,7 @@ model::Identifier read_ei(Parts p) {
 
 model::HumanName read_xpn(Parts p) {
   model::HumanName n;
-  n.family = p.sub ? p.str(1) : p.at(1).subcomponent(1).str();
+  n.family = p.sub() ? p.str(1) : p.at(1).subcomponent(1).str();
   for (int i : {2, 3}) {
     std::string g = p.str(i);
     if (!g.empty()) n.given.push_back(std::move(g));
@@ -66,14 +66,14 @@ model::HumanName read_xpn(Parts p) {
 model::Practitioner read_xcn(Parts p) {
   model::Practitioner pr;
   pr.id = p.str(1);
-  pr.name.family = p.sub ? p.str(2) : p.at(2).subcomponent(1).str();
+  pr.name.family = p.sub() ? p.str(2) : p.at(2).subcomponent(1).str();
   for (int i : {3, 4}) {
     std::string g = p.str(i);
     if (!g.empty()) pr.name.given.push_back(std::move(g));
   }
   pr.name.suffix = p.str(5);
   pr.name.prefix = p.str(6);
-  if (p.sub) {
+  if (p.sub()) {
     pr.assigning_authority = p.str(9).empty() ? p.str(10) : p.str(9);
   } else {
     Piece hd = p.at(9);

@@ -3,6 +3,7 @@
 // delimiters. For every type, read(write(x)) == x for what the model holds.
 #pragma once
 
+#include <array>
 #include <string>
 
 #include "hl7/message.hpp"
@@ -10,12 +11,23 @@
 
 namespace labvault::hl7::internal {
 
-// Where a composite's parts live: components of a field, or subcomponents of a component.
-struct Parts {
-  Piece piece;
-  bool sub = false;
-  [[nodiscard]] Piece at(int n) const { return sub ? piece.subcomponent(n) : piece.component(n); }
+// A composite's parts (components of a field, or subcomponents of a component), split once.
+class Parts {
+ public:
+  Parts(Piece piece, bool sub = false) : d_(piece.delimiters()), sub_(sub) {  // NOLINT: implicit
+    count_ = sub ? piece.subcomponents(items_) : piece.components(items_);
+  }
+  [[nodiscard]] Piece at(int n) const {
+    return n >= 1 && n <= count_ ? Piece(items_[n - 1], d_) : Piece({}, d_);
+  }
   [[nodiscard]] std::string str(int n) const { return at(n).str(); }
+  [[nodiscard]] bool sub() const { return sub_; }
+
+ private:
+  std::array<std::string_view, 12> items_;
+  int count_ = 0;
+  const Delimiters* d_;
+  bool sub_;
 };
 
 model::CodeableConcept read_ce(Parts p);        // CE / CWE / CNE
