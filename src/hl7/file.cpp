@@ -1,8 +1,11 @@
 #include "hl7/file.hpp"
 
+#include "hl7/internal/scan.hpp"
+
 #include <fmt/format.h>
 
 #include <charconv>
+#include <optional>
 
 namespace labvault::hl7 {
 namespace {
@@ -61,33 +64,30 @@ model::Result<SplitFile> split_file(std::string_view bytes, std::string_view fil
   SplitFile out;
   std::vector<Line> lines;
   lines.reserve(bytes.size() / 48 + 4);
-  {
-    const char* data = bytes.data();
-    const size_t n = bytes.size();
-    size_t begin = 0;
-    int number = 1;
-    for (size_t i = 0; i < n; ++i) {
-      const unsigned char c = static_cast<unsigned char>(data[i]);
-      if (c > 0x1c) continue;  // fast path: every byte that matters here is a control byte
-      if (c == '\r' || c == '\n') {
-        if (i > begin) lines.push_back({bytes.substr(begin, i - begin), number, begin});
-        if (c == '\r' && i + 1 < n && data[i + 1] == '\n') ++i;
-        ++number;
-        begin = i + 1;
-      } else if (c == 0) {
-        return model::fail(ErrorCode::kEncoding,
+  std::optional<model::Error> error;
+  size_t begin = 0;
+  int number = 1;
+  internal::for_each_control(bytes, [&](size_t i) {
+    const unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c == '\r' || c == '\n') {
+      if (i > begin) lines.push_back({bytes.substr(begin, i - begin), number, begin});
+      if (!(c == '\n' && i > 0 && bytes[i - 1] == '\r')) ++number;
+      begin = i + 1;
+    } else if (c == 0) {
+      error = model::Error{ErrorCode::kEncoding,
                            "NUL byte: input looks like UTF-16 or binary, expected ASCII or UTF-8",
-                           loc(number));
-      } else if (c == 0x0b || c == 0x1c) {
-        return model::fail(ErrorCode::kEncoding,
+                           loc(number)};
+    } else if (c == 0x0b || c == 0x1c) {
+      error = model::Error{ErrorCode::kEncoding,
                            fmt::format("MLLP framing byte 0x{:02X} in a file; strip the MLLP "
                                        "envelope (0x0B ... 0x1C 0x0D) before importing",
                                        c),
-                           loc(number));
-      }
+                           loc(number)};
     }
-    if (n > begin) lines.push_back({bytes.substr(begin, n - begin), number, begin});
-  }
+    return !error;  // other control bytes (tab...) are data
+  });
+  if (error) return std::unexpected(std::move(*error));
+  if (bytes.size() > begin) lines.push_back({bytes.substr(begin, bytes.size() - begin), number, begin});
   if (lines.empty()) return model::fail(ErrorCode::kParse, "file holds no HL7 segments", loc(1));
   auto is = [](const Line& l, std::string_view id) { return l.text.substr(0, 3) == id; };
   if (!is(lines[0], "MSH") && !is(lines[0], "FHS") && !is(lines[0], "BHS"))

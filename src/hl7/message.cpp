@@ -183,7 +183,7 @@ Result<Message> Message::parse(std::string_view text, int first_line, std::strin
   };
 
   auto is_crlf_tail = [&](size_t pos) { return text[pos] == '\n' && pos > 0 && text[pos - 1] == '\r'; };
-  internal::for_each_match(text, sep, '\r', '\n', [&](size_t pos) {
+  internal::for_each_match(text, sep, '\r', '\n', [&](size_t pos) __attribute__((always_inline)) {
     const char c = text[pos];
     if (!in_segment) {
       if (c == sep) {

@@ -23,6 +23,14 @@ constexpr std::array<std::string_view, 32> kValueTypes{
     "NM", "PN",  "RP", "SN", "ST", "TM", "TN",  "TS",  "TX", "XAD", "XCN", "XON", "XPN", "XTN", "NA", "MA"};
 constexpr std::string_view kReportStatuses = "OISAPCRFXYZ";  // HL7 table 0123
 
+// Segment ids are 3 bytes: compare them as one integer instead of through memcmp.
+constexpr uint32_t tag(std::string_view id) {
+  return id.size() == 3 ? static_cast<uint32_t>(static_cast<unsigned char>(id[0])) << 16 |
+                              static_cast<uint32_t>(static_cast<unsigned char>(id[1])) << 8 |
+                              static_cast<unsigned char>(id[2])
+                        : 0;
+}
+
 bool is_number(std::string_view s) {
   // HL7 NM: optional sign, digits, optional decimal point (2.A.47).
   if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
@@ -98,9 +106,10 @@ class Mapper {
   enum class Context { kHeader, kPatient, kOrder, kResult, kAoe, kSpecimen };
 
   int count(std::string_view id) {
+    const uint32_t t = tag(id);
     for (auto& [name, n] : seen_)
-      if (name == id) return ++n;
-    seen_.emplace_back(id, 1);
+      if (name == t) return ++n;
+    seen_.emplace_back(t, 1);
     return 1;
   }
 
@@ -186,17 +195,19 @@ class Mapper {
 
   void segment(const Segment& seg) {
     std::string_view id = seg.id();
-    if (id == "PID") return patient(seg);
-    if (id == "PV1") return encounter(seg);
-    if (id == "ORC") return order(seg);
-    if (id == "OBR") return request(seg);
-    if (id == "OBX") return observation(seg);
-    if (id == "NTE") return note(seg);
-    if (id == "SPM") return specimen(seg);
-    if (id == "TQ1") {
-      if (!out_.orders.empty() && out_.orders.back().priority.empty())
-        out_.orders.back().priority = seg.field(9).component(1).str();
-      return;
+    switch (tag(id)) {
+      case tag("PID"): return patient(seg);
+      case tag("PV1"): return encounter(seg);
+      case tag("ORC"): return order(seg);
+      case tag("OBR"): return request(seg);
+      case tag("OBX"): return observation(seg);
+      case tag("NTE"): return note(seg);
+      case tag("SPM"): return specimen(seg);
+      case tag("TQ1"):
+        if (!out_.orders.empty() && out_.orders.back().priority.empty())
+          out_.orders.back().priority = seg.field(9).component(1).str();
+        return;
+      default: break;
     }
     if (id[0] == 'Z') out_.extra_segments.push_back(standardize(seg.raw()));
     // Other standard segments (SFT, PD1, NK1, PV2, IN1, GT1, CTI...) are not part of the model.
@@ -329,9 +340,9 @@ class Mapper {
     }
     size_t results = 0;  // OBX up to the next order group, so observations never reallocate
     for (size_t j = seg.index() + 1; j < m_.segment_count(); ++j) {
-      std::string_view id = m_.segment(j).id();
-      if (id == "OBR" || id == "ORC") break;
-      results += id == "OBX";
+      const uint32_t id = tag(m_.segment(j).id());
+      if (id == tag("OBR") || id == tag("ORC")) break;
+      results += id == tag("OBX");
     }
     r.observations.reserve(results);
     out_.reports.push_back(std::move(r));
@@ -494,7 +505,7 @@ class Mapper {
   const Message& m_;
   std::vector<Error>& problems_;
   model::LabMessage out_;
-  std::vector<std::pair<std::string_view, int>> seen_;
+  std::vector<std::pair<uint32_t, int>> seen_;
   int occurrence_ = 0;
   Context context_ = Context::kHeader;
   bool oml_ = false, seen_patient_ = false, orc_pending_ = false, report_open_ = false;

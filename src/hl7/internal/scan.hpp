@@ -38,4 +38,26 @@ inline void for_each_match(std::string_view s, char a, char b, char c, OnMatch&&
   }
 }
 
+// Calls on_control(position) for each byte below 0x20 (CR, LF, NUL, MLLP framing, tabs...).
+template <typename OnControl>
+inline void for_each_control(std::string_view s, OnControl&& on_control) {
+  const char* data = s.data();
+  const size_t n = s.size();
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i limit = _mm_set1_epi8(0x1f);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+    // Unsigned v <= 0x1f exactly when min(v, 0x1f) == v.
+    uint32_t mask = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, limit), v)));
+    while (mask) {
+      if (!on_control(i + static_cast<size_t>(__builtin_ctz(mask)))) return;
+      mask &= mask - 1;
+    }
+  }
+#endif
+  for (; i < n; ++i)
+    if (static_cast<unsigned char>(data[i]) < 0x20 && !on_control(i)) return;
+}
+
 }  // namespace labvault::hl7::internal
