@@ -60,6 +60,18 @@ model::Result<SplitFile> split_file(std::string_view bytes, std::string_view fil
   if (bytes.starts_with("\xFF\xFE") || bytes.starts_with("\xFE\xFF"))
     return model::fail(ErrorCode::kEncoding,
                        "file is UTF-16; HL7 v2 input must be ASCII or UTF-8", loc(1));
+  // Say what the file is before how it is broken: a stream captured with its MLLP envelope,
+  // or something that is not HL7 at all.
+  if (!bytes.empty() && bytes[0] == '\x0b')
+    return model::fail(ErrorCode::kEncoding,
+                       "file starts with the MLLP start byte 0x0B; strip the MLLP envelope "
+                       "(0x0B ... 0x1C 0x0D) before importing",
+                       loc(1));
+  std::string_view head = bytes.substr(std::min(bytes.size(), bytes.find_first_not_of("\r\n")));
+  if (!head.starts_with("MSH") && !head.starts_with("FHS") && !head.starts_with("BHS"))
+    return model::fail(ErrorCode::kParse, "file does not start with an MSH, FHS or BHS segment",
+                       loc(1));
+
   // One pass: find segment ends (CR, LF or CRLF) and reject bytes HL7 text cannot hold.
   SplitFile out;
   std::vector<Line> lines;
@@ -89,11 +101,6 @@ model::Result<SplitFile> split_file(std::string_view bytes, std::string_view fil
   if (error) return std::unexpected(std::move(*error));
   if (bytes.size() > begin) lines.push_back({bytes.substr(begin, bytes.size() - begin), number, begin});
   if (lines.empty()) return model::fail(ErrorCode::kParse, "file holds no HL7 segments", loc(1));
-  auto is = [](const Line& l, std::string_view id) { return l.text.substr(0, 3) == id; };
-  if (!is(lines[0], "MSH") && !is(lines[0], "FHS") && !is(lines[0], "BHS"))
-    return model::fail(ErrorCode::kParse,
-                       "file does not start with an MSH, FHS or BHS segment", loc(lines[0].number));
-
   char fs = lines[0].text.size() > 3 ? lines[0].text[3] : '|';
   int batches = 0, messages_in_batch = 0, fts_seen = 0;
   bool in_batch = false;

@@ -106,7 +106,9 @@ TEST(Hl7Parse, HugeFieldCountsParseInLinearSpace) {
 }
 
 TEST(Hl7Split, BatchEnvelopeCountsAreChecked) {
-  auto ok = split_file(testing::read_bytes(testing::testdata("hl7/batch/authored_batch_2msgs.hl7")));
+  // split_file returns views: the bytes must outlive the result.
+  const std::string bytes = testing::read_bytes(testing::testdata("hl7/batch/authored_batch_2msgs.hl7"));
+  auto ok = split_file(bytes);
   ASSERT_TRUE(ok) << ok.error().to_string();
   EXPECT_TRUE(ok->batch);
   ASSERT_EQ(ok->messages.size(), 2u);
@@ -121,7 +123,9 @@ TEST(Hl7Split, BatchEnvelopeCountsAreChecked) {
 }
 
 TEST(Hl7Split, MessagesBackToBackWithoutEnvelope) {
-  auto ok = split_file(testing::read_bytes(testing::testdata("hl7/batch/authored_two_messages_no_envelope.hl7")));
+  const std::string bytes =
+      testing::read_bytes(testing::testdata("hl7/batch/authored_two_messages_no_envelope.hl7"));
+  auto ok = split_file(bytes);
   ASSERT_TRUE(ok);
   EXPECT_FALSE(ok->batch);
   ASSERT_EQ(ok->messages.size(), 2u);
@@ -136,11 +140,18 @@ TEST(Hl7Split, EncodingProblemsAreNamed) {
   auto mllp = split_file(testing::read_bytes(testing::testdata("hl7/invalid/authored_mllp_framing_in_file.hl7")));
   ASSERT_FALSE(mllp);
   EXPECT_NE(mllp.error().message.find("0x0B"), std::string::npos);
-  auto bom = split_file("\xEF\xBB\xBFMSH|^~\\&|A\r");
+  std::string_view with_bom = "\xEF\xBB\xBFMSH|^~\\&|A\r";
+  auto bom = split_file(with_bom);
   ASSERT_TRUE(bom);
   EXPECT_TRUE(bom->messages[0].text.starts_with("MSH"));
   auto random = split_file(testing::read_bytes(testing::testdata("hl7/invalid/authored_random_bytes.bin")));
-  EXPECT_FALSE(random);
+  ASSERT_FALSE(random);
+  EXPECT_NE(random.error().message.find("does not start with an MSH"), std::string::npos);
+  auto inner = split_file(std::string("MSH|^~\\&|A\rPID|1|x\x1cy\r"));
+  ASSERT_FALSE(inner);
+  EXPECT_EQ(inner.error().location.line, 2);
+  EXPECT_NE(inner.error().message.find("0x1C"), std::string::npos);
+  EXPECT_TRUE(split_file("\r\nMSH|^~\\&|A\r"));  // leading blank lines are tolerated
 }
 
 }  // namespace
