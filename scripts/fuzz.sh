@@ -17,8 +17,11 @@ for target in hl7 csv fhir; do
   esac
   echo "fuzz: $target for ${seconds}s"
   # -rss_limit_mb and -timeout turn unbounded allocation and hangs into failures.
+  mkdir -p "$build/crashes"
   "$bin" "$work/$target" "${seeds[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-    -max_len=65536 -print_final_stats=0 2>"$work/$target.log" || {
-      tail -50 "$work/$target.log"; echo "fuzz: $target found a crash" >&2; exit 1; }
+    -max_len=65536 -print_final_stats=0 -artifact_prefix="$build/crashes/$target-" \
+    2>"$work/$target.log" || {
+      tail -50 "$work/$target.log"
+      echo "fuzz: $target found a crash; input saved in $build/crashes/" >&2; exit 1; }
   grep -E "^#[0-9]+.*DONE" "$work/$target.log" | tail -1 || true
 done

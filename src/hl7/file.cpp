@@ -102,7 +102,7 @@ model::Result<SplitFile> split_file(std::string_view bytes, std::string_view fil
   if (bytes.size() > begin) lines.push_back({bytes.substr(begin, bytes.size() - begin), number, begin});
   if (lines.empty()) return model::fail(ErrorCode::kParse, "file holds no HL7 segments", loc(1));
   char fs = lines[0].text.size() > 3 ? lines[0].text[3] : '|';
-  int batches = 0, messages_in_batch = 0, fts_seen = 0;
+  int batches = 0, messages_in_batch = 0;
   bool in_batch = false;
   size_t msg_begin = std::string_view::npos;
   int msg_line = 0;
@@ -148,7 +148,6 @@ model::Result<SplitFile> split_file(std::string_view bytes, std::string_view fil
         }
         in_batch = false;
       } else if (id == "FTS") {
-        ++fts_seen;
         std::string_view count = trailer_field(l.text, fs, 1);
         int declared = 0;
         if (!count.empty()) {

@@ -161,6 +161,8 @@ std::string to_oru_r01(const model::LabMessage& m) {
   for (size_t i = 0; i < groups; ++i) {
     const model::Order* o = i < m.orders.size() ? &m.orders[i] : nullptr;
     const model::Report* r = i < m.reports.size() ? &m.reports[i] : nullptr;
+    // An OML^O21 order group may be a bare ORC; ORU^R01 has no place for one without an OBR.
+    if (!r && o->service.empty()) continue;
     // ORC only when the order carries something OBR cannot: an ORU without ORC reads back the
     // same order from OBR alone.
     if (o && (!o->control.empty() || !o->placer_group_number.value.empty() || !o->ordered.empty())) {

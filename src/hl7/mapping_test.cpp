@@ -315,6 +315,32 @@ TEST(Hl7Mapping, InvalidFilesGetTheSpecificProblem) {
   }
 }
 
+TEST(Hl7Mapping, OruOrderGroupWithoutObrIsASequenceError) {
+  auto m = Message::parse(
+      "MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5.1\rPID|1||X^^^A^MR\rORC|RE|P1\rORC|RE|P2\r"
+      "OBR|1|P2||C^C^LN\rOBX|1|NM|C^C^LN||1||||||F\r");
+  ASSERT_TRUE(m);
+  auto problems = validate(*m);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].code, ErrorCode::kSegmentSequence);
+  EXPECT_EQ(problems[0].location.segment, "ORC");
+  EXPECT_EQ(problems[0].location.segment_index, 2);  // found when the second ORC starts
+}
+
+TEST(Hl7RoundTrip, BareOmlOrderIsLeftOutOfTheOru) {
+  // Found by the fuzzer: an OML^O21 ORC without OBR must not become an ORU OBR without OBR-4.
+  std::string text = testing::read_bytes(std::string(LABVAULT_SOURCE_DIR) + "/fuzz/corpus/hl7/regression_oml_bare_orc.hl7");
+  auto split = split_file(text);
+  ASSERT_TRUE(split);
+  auto m = Message::parse(split->messages.at(0).text);
+  ASSERT_TRUE(m);
+  auto model = to_model(*m);
+  ASSERT_TRUE(model) << model.error().to_string();
+  auto back = parse_to_model(to_oru_r01(*model));
+  ASSERT_TRUE(back) << back.error().to_string();
+  EXPECT_EQ(back->orders.size(), model->orders.size() - 1);
+}
+
 TEST(Hl7Mapping, NonLabMessageTypeIsUnsupported) {
   auto m = Message::parse("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5.1\rPID|1||X^^^A^MR\r");
   ASSERT_TRUE(m);

@@ -284,7 +284,15 @@ class Mapper {
     e.admitted = datetime(seg, 44);
   }
 
+  // ORU_R01 needs an OBR in every order group; OML_O21 allows an ORC on its own.
+  void check_orc_has_obr(const Segment& seg) {
+    if (!oml_ && orc_pending_)
+      problem(ErrorCode::kSegmentSequence, "ORC without an OBR: ORU^R01 needs one in every order group",
+              seg);
+  }
+
   void order(const Segment& seg) {
+    check_orc_has_obr(seg);
     model::Order o;
     o.control = seg.field(1).str();
     o.placer_order_number = internal::read_ei({seg.field(2)});
@@ -483,6 +491,10 @@ class Mapper {
 
   void finish() {
     const Segment msh = m_.msh();
+    if (!oml_ && orc_pending_) {
+      occurrence_ = 0;
+      check_orc_has_obr(m_.segment(m_.segment_count() - 1));
+    }
     if (!seen_patient_) {
       occurrence_ = 1;
       problem(ErrorCode::kSegmentSequence,
