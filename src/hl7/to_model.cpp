@@ -155,13 +155,15 @@ class Mapper {
     h.message_type = type.component(1).str();
     h.trigger_event = type.component(2).str();
     h.control_id = msh.field(10).str();
+    if (h.control_id.empty())
+      problem(ErrorCode::kRequiredFieldMissing, "MSH-10 message control id is required", msh, 10);
     h.processing_id = msh.field(11).component(1).str();
     h.version = msh.field(12).component(1).str();
-    required(msh, 10, "message control id");
 
     bool supported = true;
+    // Components, not fields, are checked: "^R01" is a non-empty MSH-9 with no message type.
     if (h.version.empty()) {
-      required(msh, 12, "version id");
+      problem(ErrorCode::kRequiredFieldMissing, "MSH-12.1 version id is required", msh, 12, 1);
       supported = false;
     } else if (std::ranges::find(kVersions, h.version) == kVersions.end()) {
       problem(ErrorCode::kUnsupportedVersion,
@@ -169,13 +171,13 @@ class Mapper {
       supported = false;
     }
     if (h.processing_id.empty()) {
-      required(msh, 11, "processing id");
+      problem(ErrorCode::kRequiredFieldMissing, "MSH-11.1 processing id is required", msh, 11, 1);
     } else if (h.processing_id != "P" && h.processing_id != "T" && h.processing_id != "D") {
       problem(ErrorCode::kUnsupportedProcessingId, "MSH-11 processing id must be P, T or D", msh, 11);
       supported = false;
     }
     if (h.message_type.empty()) {
-      required(msh, 9, "message type");
+      problem(ErrorCode::kRequiredFieldMissing, "MSH-9.1 message type is required", msh, 9, 1);
       supported = false;
     } else if (h.message_type != "ORU" && h.message_type != "OML") {
       problem(ErrorCode::kUnsupportedMessageType,
@@ -235,14 +237,17 @@ class Mapper {
     seen_patient_ = true;
     context_ = Context::kPatient;
     model::Patient& p = out_.patient;
-    required(seg, 3, "patient identifier list");
     // PID-2 (external id) and PID-4 (alternate id) are v2.3 habits; keep them as identifiers.
     for (int f : {2, 3, 4}) {
       Piece field = seg.field(f);
+      const size_t before = p.identifiers.size();
       for (int r = 1; r <= field.repetition_count(); ++r) {
         model::Identifier id = internal::read_cx({field.repetition(r)});
         if (!id.value.empty()) p.identifiers.push_back(std::move(id));
       }
+      if (f == 3 && p.identifiers.size() == before)
+        problem(ErrorCode::kRequiredFieldMissing, "PID-3 (patient identifier list) holds no identifier",
+                seg, 3);
     }
     Piece names = seg.field(5);
     for (int r = 1; r <= names.repetition_count(); ++r) {
@@ -315,8 +320,10 @@ class Mapper {
     model::Identifier filler = internal::read_ei({seg.field(3)});
     if (o.placer_order_number.value.empty()) o.placer_order_number = placer;
     if (o.filler_order_number.value.empty()) o.filler_order_number = filler;
-    required(seg, 4, "universal service identifier");
     o.service = internal::read_ce({seg.field(4)});
+    if (o.service.empty())  // a field of empty components ("^^LN") names no test either
+      problem(ErrorCode::kRequiredFieldMissing,
+              "OBR-4 (universal service identifier) has no code, text or original text", seg, 4);
     if (o.priority.empty()) o.priority = seg.field(5).str();
     model::Practitioner provider = internal::read_xcn({seg.field(16).repetition(1)});
     if (o.ordering_provider.empty()) o.ordering_provider = provider;
@@ -369,8 +376,10 @@ class Mapper {
     context_ = aoe ? Context::kAoe : Context::kResult;
     o.set_id = seg.field(1).str();
     o.value_type = seg.field(2).str();
-    required(seg, 3, "observation identifier");
     o.code = internal::read_ce({seg.field(3)});
+    if (o.code.empty())
+      problem(ErrorCode::kRequiredFieldMissing,
+              "OBX-3 (observation identifier) has no code, text or original text", seg, 3);
     o.sub_id = seg.field(4).str();
     if (!o.value_type.empty() && std::ranges::find(kValueTypes, o.value_type) == kValueTypes.end())
       problem(ErrorCode::kTableValue, "OBX-2 value type is not in HL7 table 0125", seg, 2);
