@@ -86,6 +86,23 @@ int hl7_error_code(ErrorCode code) {
   }
 }
 
+// HL7 table 0357: the text that goes with each code in ERR-3.2.
+std::string_view hl7_error_text(int code) {
+  switch (code) {
+    case 100: return "Segment sequence error";
+    case 101: return "Required field missing";
+    case 102: return "Data type error";
+    case 103: return "Table value not found";
+    case 104: return "Value too long";
+    case 200: return "Unsupported message type";
+    case 201: return "Unsupported event code";
+    case 202: return "Unsupported processing id";
+    case 203: return "Unsupported version id";
+    case 205: return "Duplicate key identifier";
+    default: return "Application internal error";
+  }
+}
+
 AckCode ack_code_for(std::span<const Error> errors) {
   if (errors.empty()) return AckCode::kAccept;
   return std::ranges::any_of(errors, [](const Error& e) { return is_header_problem(e.code); })
@@ -130,8 +147,15 @@ std::string make_ack(std::string_view original, std::span<const Error> errors, c
       if (l.subcomponent > 0) w.set(6, std::to_string(l.subcomponent));
       erl = w.str();
     }
-    out += fmt::format("ERR||{}|{}^{}^HL70357|E||||{}\r", erl, hl7_error_code(e.code),
-                       esc(model::to_string(e.code)), esc(e.message));
+    const int hl7_code = hl7_error_code(e.code);
+    // Before v2.5 ERR had only ERR-1 (ELD: segment^sequence^field^code&text&table); a 2.3/2.4
+    // receiver reads that, a 2.5+ receiver reads ERR-2..8.
+    std::string eld;
+    if (version < "2.5")
+      eld = fmt::format("{}^{}^{}^{}&{}&HL70357", esc(l.segment), l.segment.empty() ? 0 : std::max(l.segment_index, 1),
+                        l.field, hl7_code, hl7_error_text(hl7_code));
+    out += fmt::format("ERR|{}|{}|{}^{}^HL70357|E||||{}\r", eld, erl, hl7_code, hl7_error_text(hl7_code),
+                       esc(e.message));
   }
   return out;
 }

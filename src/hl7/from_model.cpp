@@ -124,8 +124,8 @@ std::string to_oru_r01(const model::LabMessage& m) {
   std::string out;
   out.reserve(4096);
   const model::MessageHeader& h = m.header;
-  // The version stays the sender's when it is one we read, so the fields mean the same.
-  std::string version = h.version.empty() || h.message_type == "OML" ? "2.5.1" : h.version;
+  // Always 2.5.1: the output uses 2.5.1 structures (SPM, OBX-23, OBX-29) whatever the input was.
+  const std::string version = "2.5.1";
   SegmentWriter msh("MSH");
   msh.raw(1, "^~\\&");  // MSH-2; MSH-1 is the '|' after "MSH"
   msh.text(2, h.sending_application).text(3, h.sending_facility);
@@ -158,6 +158,7 @@ std::string to_oru_r01(const model::LabMessage& m) {
   }
 
   size_t groups = std::max(m.orders.size(), m.reports.size());
+  int obr_set_id = 0;
   for (size_t i = 0; i < groups; ++i) {
     const model::Order* o = i < m.orders.size() ? &m.orders[i] : nullptr;
     const model::Report* r = i < m.reports.size() ? &m.reports[i] : nullptr;
@@ -167,7 +168,7 @@ std::string to_oru_r01(const model::LabMessage& m) {
     // same order from OBR alone.
     if (o && (!o->control.empty() || !o->placer_group_number.value.empty() || !o->ordered.empty())) {
       SegmentWriter orc("ORC");
-      orc.text(1, o->control.empty() ? "RE" : o->control);
+      orc.text(1, "RE");  // ORU^R01: observations to follow, whatever the order's original control
       orc.raw(2, internal::write_ei(o->placer_order_number));
       orc.raw(3, internal::write_ei(o->filler_order_number));
       orc.raw(4, internal::write_ei(o->placer_group_number));
@@ -176,7 +177,8 @@ std::string to_oru_r01(const model::LabMessage& m) {
       orc.append_to(out);
     }
     SegmentWriter obr("OBR");
-    obr.raw(1, r && !r->set_id.empty() ? FieldWriter().set(1, r->set_id).str() : std::to_string(i + 1));
+    ++obr_set_id;
+    obr.raw(1, r && !r->set_id.empty() ? FieldWriter().set(1, r->set_id).str() : std::to_string(obr_set_id));
     obr.raw(2, internal::write_ei(r ? r->placer_order_number : o->placer_order_number));
     obr.raw(3, internal::write_ei(r ? r->filler_order_number : o->filler_order_number));
     obr.raw(4, internal::write_ce(r ? r->service : o->service));

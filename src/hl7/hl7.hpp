@@ -48,5 +48,6 @@ struct AckOptions {
 
 // HL7 table 0357 code for an error (100 segment sequence ... 207 internal error).
 [[nodiscard]] int hl7_error_code(model::ErrorCode code);
+[[nodiscard]] std::string_view hl7_error_text(int hl7_code);
 
 }  // namespace labvault::hl7

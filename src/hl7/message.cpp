@@ -110,6 +110,10 @@ Result<Message> Message::parse(std::string_view text, int first_line, std::strin
   };
   Message m;
   m.text_ = text;
+  if (text.size() > kMaxMessageBytes)
+    return model::fail(ErrorCode::kValueTooLong,
+                       fmt::format("message is larger than {} MiB", kMaxMessageBytes >> 20),
+                       where(first_line));
   if (text.size() < 4 || text.substr(0, 3) != "MSH")
     return model::fail(ErrorCode::kParse, "message does not start with an MSH segment",
                        where(first_line));

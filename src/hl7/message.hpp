@@ -40,6 +40,19 @@ class Piece {
   [[nodiscard]] Piece component(int n) const { return split(d_->component, n); }
   [[nodiscard]] Piece subcomponent(int n) const { return split(d_->subcomponent, n); }
   [[nodiscard]] int repetition_count() const { return count(d_->repetition); }
+  // Visits every repetition once, left to right: a field may hold thousands, and indexing each
+  // with repetition(r) would rescan from the start every time.
+  template <typename Visit>
+  void for_each_repetition(Visit&& visit) const {
+    if (text_.empty()) return;
+    size_t begin = 0;
+    for (;;) {
+      const size_t end = text_.find(d_->repetition, begin);
+      visit(Piece(text_.substr(begin, end == std::string_view::npos ? end : end - begin), d_));
+      if (end == std::string_view::npos) return;
+      begin = end + 1;
+    }
+  }
   // Splits into components (or subcomponents) in one pass; returns how many were stored.
   [[nodiscard]] int components(std::span<std::string_view> out) const {
     return split_all(d_->component, out);
@@ -62,6 +75,9 @@ class Piece {
 };
 
 class Message;
+
+// One message is refused above this size (offsets are 32-bit, and no lab message comes near).
+inline constexpr size_t kMaxMessageBytes = size_t{64} << 20;
 
 class Segment {
  public:

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <unordered_map>
 
 #include "hl7/hl7.hpp"
 #include "hl7/internal/datatypes.hpp"
@@ -106,11 +107,18 @@ class Mapper {
   enum class Context { kHeader, kPatient, kOrder, kResult, kAoe, kSpecimen };
 
   int count(std::string_view id) {
+    // A real message has a dozen segment ids: a short linear list is fastest. A hostile one can
+    // have thousands, which would make the list quadratic, so past 32 ids a hash map takes over.
     const uint32_t t = tag(id);
+    if (!many_seen_.empty()) return ++many_seen_[t];
     for (auto& [name, n] : seen_)
       if (name == t) return ++n;
-    seen_.emplace_back(t, 1);
-    return 1;
+    if (seen_.size() < 32) {
+      seen_.emplace_back(t, 1);
+      return 1;
+    }
+    for (auto& [name, n] : seen_) many_seen_[name] = n;
+    return ++many_seen_[t];
   }
 
   void problem(ErrorCode code, std::string message, const Segment& seg, int field = 0,
@@ -215,15 +223,30 @@ class Mapper {
     // Other standard segments (SFT, PD1, NK1, PV2, IN1, GT1, CTI...) are not part of the model.
   }
 
+  // Re-encodes a segment or value with the standard delimiters |^~\&. A standard delimiter that
+  // is plain data in this message (legal when the sender chose other delimiters) is escaped, so
+  // it cannot turn into structure.
   std::string standardize(std::string_view raw) const {
     const Delimiters& d = m_.delimiters();
-    std::string s(raw);
-    for (char& c : s) {
-      if (c == d.field) c = '|';
-      else if (c == d.component) c = '^';
-      else if (c == d.repetition) c = '~';
-      else if (c == d.escape) c = '\\';
-      else if (c == d.subcomponent) c = '&';
+    const Delimiters& k = internal::kStandard;
+    if (d.field == k.field && d.component == k.component && d.repetition == k.repetition &&
+        d.escape == k.escape && d.subcomponent == k.subcomponent)
+      return std::string(raw);
+    std::string s;
+    s.reserve(raw.size() + 8);
+    auto escaped = [&](char code) { s += '\\', s += code, s += '\\'; };
+    for (char c : raw) {
+      if (c == d.field) s += '|';
+      else if (c == d.component) s += '^';
+      else if (c == d.repetition) s += '~';
+      else if (c == d.escape) s += '\\';
+      else if (c == d.subcomponent) s += '&';
+      else if (c == '|') escaped('F');
+      else if (c == '^') escaped('S');
+      else if (c == '~') escaped('R');
+      else if (c == '\\') escaped('E');
+      else if (c == '&') escaped('T');
+      else s += c;
     }
     return s;
   }
@@ -241,19 +264,19 @@ class Mapper {
     for (int f : {2, 3, 4}) {
       Piece field = seg.field(f);
       const size_t before = p.identifiers.size();
-      for (int r = 1; r <= field.repetition_count(); ++r) {
-        model::Identifier id = internal::read_cx({field.repetition(r)});
+      field.for_each_repetition([&](Piece rep) {
+        model::Identifier id = internal::read_cx({rep});
         if (!id.value.empty()) p.identifiers.push_back(std::move(id));
-      }
+      });
       if (f == 3 && p.identifiers.size() == before)
         problem(ErrorCode::kRequiredFieldMissing, "PID-3 (patient identifier list) holds no identifier",
                 seg, 3);
     }
     Piece names = seg.field(5);
-    for (int r = 1; r <= names.repetition_count(); ++r) {
-      model::HumanName n = internal::read_xpn({names.repetition(r)});
+    names.for_each_repetition([&](Piece rep) {
+      model::HumanName n = internal::read_xpn({rep});
       if (!n.family.empty() || !n.given.empty()) p.names.push_back(std::move(n));
-    }
+    });
     p.birth_date = datetime(seg, 7);
     std::string sex = seg.field(8).component(1).str();
     if (sex.size() > 1 || (!sex.empty() && std::string_view("FMOUAN").find(sex) == std::string_view::npos)) {
@@ -261,16 +284,16 @@ class Mapper {
     }
     p.sex = model::sex_from_hl7(sex);
     Piece addresses = seg.field(11);
-    for (int r = 1; r <= addresses.repetition_count(); ++r) {
-      model::Address a = internal::read_xad({addresses.repetition(r)});
+    addresses.for_each_repetition([&](Piece rep) {
+      model::Address a = internal::read_xad({rep});
       if (a != model::Address{}) p.addresses.push_back(std::move(a));
-    }
+    });
     for (int f : {13, 14}) {
       Piece phones = seg.field(f);
-      for (int r = 1; r <= phones.repetition_count(); ++r) {
-        model::ContactPoint c = internal::read_xtn({phones.repetition(r)});
+      phones.for_each_repetition([&](Piece rep) {
+        model::ContactPoint c = internal::read_xtn({rep});
         if (!c.value.empty()) p.phones.push_back(std::move(c));
-      }
+      });
     }
   }
 
@@ -290,14 +313,19 @@ class Mapper {
   }
 
   // ORU_R01 needs an OBR in every order group; OML_O21 allows an ORC on its own.
-  void check_orc_has_obr(const Segment& seg) {
-    if (!oml_ && orc_pending_)
-      problem(ErrorCode::kSegmentSequence, "ORC without an OBR: ORU^R01 needs one in every order group",
-              seg);
+  void check_orc_has_obr() {
+    if (oml_ || !orc_pending_) return;
+    const int occurrence = occurrence_;
+    occurrence_ = orc_occurrence_;  // the location is the ORC that has no OBR
+    problem(ErrorCode::kSegmentSequence, "ORC without an OBR: ORU^R01 needs one in every order group",
+            m_.segment(orc_index_));
+    occurrence_ = occurrence;
   }
 
   void order(const Segment& seg) {
-    check_orc_has_obr(seg);
+    check_orc_has_obr();
+    orc_index_ = seg.index();
+    orc_occurrence_ = occurrence_;
     model::Order o;
     o.control = seg.field(1).str();
     o.placer_order_number = internal::read_ei({seg.field(2)});
@@ -349,10 +377,10 @@ class Mapper {
     r.parent_result_text = parent.component(3).str();
     r.parent_filler_order_number = internal::read_ei({seg.field(29).component(2), true});
     Piece interpreters = seg.field(32);
-    for (int i = 1; i <= interpreters.repetition_count(); ++i) {
-      model::Practitioner p = internal::read_xcn({interpreters.repetition(i).component(1), true});
+    interpreters.for_each_repetition([&](Piece rep) {
+      model::Practitioner p = internal::read_xcn({rep.component(1), true});
       if (!p.empty()) r.result_interpreters.push_back(std::move(p));
-    }
+    });
     size_t results = 0;  // OBX up to the next order group, so observations never reallocate
     for (size_t j = seg.index() + 1; j < m_.segment_count(); ++j) {
       const uint32_t id = tag(m_.segment(j).id());
@@ -360,6 +388,8 @@ class Mapper {
       results += id == tag("OBX");
     }
     r.observations.reserve(results);
+    r.notes = std::move(pending_notes_);
+    pending_notes_.clear();
     out_.reports.push_back(std::move(r));
     report_open_ = true;
   }
@@ -388,10 +418,10 @@ class Mapper {
     o.unit = internal::read_unit({seg.field(6)});
     o.reference_range = read_range(seg.field(7).str());
     Piece flags = seg.field(8);
-    for (int r = 1; r <= flags.repetition_count(); ++r) {
-      std::string f = flags.repetition(r).component(1).str();
+    flags.for_each_repetition([&](Piece rep) {
+      std::string f = rep.component(1).str();
       if (!f.empty()) o.abnormal_flags.push_back(std::move(f));
-    }
+    });
     std::string status = seg.field(11).str();
     if (status.empty()) {
       // A result value without a status cannot be trusted; an empty OBX without one is a
@@ -405,10 +435,10 @@ class Mapper {
     }
     o.observed = datetime(seg, 14);
     Piece observers = seg.field(16);
-    for (int r = 1; r <= observers.repetition_count(); ++r) {
-      model::Practitioner p = internal::read_xcn({observers.repetition(r)});
+    observers.for_each_repetition([&](Piece rep) {
+      model::Practitioner p = internal::read_xcn({rep});
       if (!p.empty()) o.performers.push_back(std::move(p));
-    }
+    });
     o.issued = datetime(seg, 19);
     o.performing_lab = internal::read_xon({seg.field(23)});
     if (o.performing_lab.empty()) {
@@ -448,13 +478,12 @@ class Mapper {
       o.value = internal::read_ce({first});
     } else if (t == "ST" || t == "TX" || t == "FT") {
       model::TextValue text;
-      for (int r = 1; r <= field.repetition_count(); ++r) text.lines.push_back(field.repetition(r).str());
+      field.for_each_repetition([&](Piece rep) { text.lines.push_back(rep.str()); });
       o.value = std::move(text);
     } else {
       // Composite and date types are kept encoded (standard delimiters) so they write back intact.
       model::TextValue text;
-      for (int r = 1; r <= field.repetition_count(); ++r)
-        text.lines.push_back(standardize(field.repetition(r).raw()));
+      field.for_each_repetition([&](Piece rep) { text.lines.push_back(standardize(rep.raw())); });
       o.value = std::move(text);
     }
   }
@@ -462,16 +491,21 @@ class Mapper {
   void note(const Segment& seg) {
     Piece comment = seg.field(3);
     std::string text;
-    for (int r = 1; r <= comment.repetition_count(); ++r) {
-      if (r > 1) text += '\n';
-      text += comment.repetition(r).str();
-    }
+    bool first = true;
+    comment.for_each_repetition([&](Piece rep) {
+      if (!first) text += '\n';
+      first = false;
+      text += rep.str();
+    });
     switch (context_) {
       case Context::kResult: out_.reports.back().observations.back().notes.push_back(std::move(text)); break;
       case Context::kAoe: out_.orders.back().ask_at_order_entry.back().notes.push_back(std::move(text)); break;
       case Context::kOrder:
-        if (!oml_ && report_open_) out_.reports.back().notes.push_back(std::move(text));
-        else out_.orders.back().notes.push_back(std::move(text));
+        // ORU: notes between ORC and OBR wait for the OBR, so they never land on the previous
+        // group; notes after the OBR belong to the report.
+        if (oml_) out_.orders.back().notes.push_back(std::move(text));
+        else if (orc_pending_) pending_notes_.push_back(std::move(text));
+        else if (report_open_) out_.reports.back().notes.push_back(std::move(text));
         break;
       case Context::kPatient: out_.patient_notes.push_back(std::move(text)); break;
       case Context::kHeader:
@@ -500,10 +534,7 @@ class Mapper {
 
   void finish() {
     const Segment msh = m_.msh();
-    if (!oml_ && orc_pending_) {
-      occurrence_ = 0;
-      check_orc_has_obr(m_.segment(m_.segment_count() - 1));
-    }
+    check_orc_has_obr();
     if (!seen_patient_) {
       occurrence_ = 1;
       problem(ErrorCode::kSegmentSequence,
@@ -527,9 +558,13 @@ class Mapper {
   std::vector<Error>& problems_;
   model::LabMessage out_;
   std::vector<std::pair<uint32_t, int>> seen_;
+  std::unordered_map<uint32_t, int> many_seen_;
   int occurrence_ = 0;
   Context context_ = Context::kHeader;
   bool oml_ = false, seen_patient_ = false, orc_pending_ = false, report_open_ = false;
+  uint32_t orc_index_ = 0;
+  int orc_occurrence_ = 0;
+  std::vector<std::string> pending_notes_;  // ORU notes between an ORC and its OBR
 };
 
 }  // namespace
