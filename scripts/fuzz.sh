@@ -18,7 +18,9 @@ for target in hl7 csv fhir; do
   echo "fuzz: $target for ${seconds}s"
   # -rss_limit_mb and -timeout turn unbounded allocation and hangs into failures.
   mkdir -p "$build/crashes"
-  "$bin" "$work/$target" "${seeds[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+  # A fixed seed makes the run repeatable: the same tree fuzzes the same inputs in CI and here.
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  "$bin" "$work/$target" "${seeds[@]}" -seed=1 -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
     -max_len=65536 -print_final_stats=0 -artifact_prefix="$build/crashes/$target-" \
     2>"$work/$target.log" || {
       tail -50 "$work/$target.log"

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "support/testdata.hpp"
 
@@ -63,13 +64,32 @@ TEST_F(Cli, ValidateAcceptsEveryValidFile) {
 }
 
 TEST_F(Cli, ValidateNamesFileSegmentAndFieldOfEveryInvalidFile) {
+  const std::map<std::string, std::vector<std::string>> expected{
+      {"authored_bad_obx_datatype.hl7", {":4: OBX[1]-2:", "table 0125"}},
+      {"authored_bad_timestamp.hl7", {":1: MSH[1]-7", "DTM"}},
+      {"authored_batch_count_mismatch.hl7", {":7: BTS-1:", "holds 5 messages, found 1"}},
+      {"authored_mllp_framing_in_file.hl7", {":1:", "0x0B"}},
+      {"authored_msh_only.hl7", {"MSH[1]", "no PID", "no OBR"}},
+      {"authored_random_bytes.bin", {":1:", "does not start with an MSH"}},
+      {"authored_unknown_result_status.hl7", {":4: OBX[1]-11:", "table 0085"}},
+      {"authored_unsupported_version.hl7", {":1: MSH[1]-12:", "not supported"}},
+      {"authored_utf16.hl7", {":1:", "UTF-16"}},
+      {"nHapiNET_id_000001.hl7", {":1: MSH-2:"}},
+      {"nHapiNET_id_000064.hl7", {":1: MSH-2:", "4 encoding characters"}},
+      {"nHapiNET_id_000087.hl7", {":1: MSH-2:"}},
+      {"nHapiNET_nullref1.hl7", {":1: MSH-1:", "field separator"}},
+      {"nHapiNET_so2.hl7", {":1: MSH-2:"}},
+      {"nHapiNET_stackoverflow1.hl7", {":1: MSH-2:", "found 1"}},
+  };
   for (const auto& f : labvault::testing::files_in("hl7/invalid")) {
     CliRun r = labvault("validate --format hl7 " + f.string());
     EXPECT_EQ(r.exit_code, 1) << f << r.out;
+    auto it = expected.find(f.filename().string());
+    ASSERT_NE(it, expected.end()) << "no expectation for " << f;
+    for (const std::string& part : it->second)
+      EXPECT_NE(r.out.find(part), std::string::npos) << f.filename() << " lacks '" << part << "':\n" << r.out;
     EXPECT_NE(r.out.find(f.string() + ":"), std::string::npos) << r.out;
   }
-  CliRun r = labvault("validate " + data("hl7/invalid/authored_unknown_result_status.hl7"));
-  EXPECT_NE(r.out.find(":4: OBX[1]-11: OBX-11 result status is not in HL7 table 0085"), std::string::npos) << r.out;
 }
 
 TEST_F(Cli, ValidateReportsEveryProblemNotJustTheFirst) {
@@ -107,12 +127,33 @@ TEST_F(Cli, Hl7ToFhirToHl7KeepsTheResults) {
   EXPECT_NE(b.out.find("6690-2"), std::string::npos);
 }
 
-TEST_F(Cli, FailedConversionLeavesNoOutputFile) {
+TEST_F(Cli, FailedConversionLeavesThePreviousOutputUntouched) {
+  write("out.json", "previous");
   CliRun r = labvault("convert --from hl7 --to fhir " + data("hl7/invalid/authored_bad_timestamp.hl7") + " -o " +
-                   tmp("out.json"));
+                      tmp("out.json"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("MSH[1]-7"), std::string::npos) << r.out;
-  EXPECT_FALSE(fs::exists(tmp("out.json")));
+  EXPECT_EQ(labvault::testing::read_bytes(tmp("out.json")), "previous");
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+}
+
+TEST_F(Cli, OutputFilesAreReadableOnlyByTheOwner) {
+  CliRun r = labvault("convert --from hl7 --to fhir " + data("hl7/valid/authored_oru_prelim.hl7") + " -o " +
+                      tmp("out.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto perms = fs::status(tmp("out.json")).permissions();
+  EXPECT_EQ(perms & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
+}
+
+TEST_F(Cli, WriteFailureOnStandardOutputIsAnError) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  std::string cmd = std::string(LABVAULT_BINARY) + " convert --from hl7 --to fhir " +
+                    data("hl7/valid/authored_oru_prelim.hl7") + " >/dev/full 2>" + tmp("err");
+  int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_NE(labvault::testing::read_bytes(tmp("err")).find("cannot write to standard output"), std::string::npos);
 }
 
 TEST_F(Cli, Hl7ToCsvAndBackWithTheSampleMapping) {
@@ -142,6 +183,8 @@ TEST_F(Cli, SensitivityValueSetsComeFromConfig) {
   CliRun plain = labvault("convert --from hl7 --to fhir " + in);
   CliRun configured = labvault("convert --from hl7 --to fhir --config " + tmp("lv.toml") + " " + in);
   ASSERT_EQ(configured.exit_code, 0) << configured.out;
+  ASSERT_EQ(plain.exit_code, 0) << plain.out;
+  EXPECT_NE(plain.out.find("\"resourceType\": \"Bundle\""), std::string::npos);
   EXPECT_EQ(plain.out.find("\"STD\""), std::string::npos);
   EXPECT_NE(configured.out.find("\"STD\""), std::string::npos);
   write("bad.toml", "[sensitivity]\nhiv-ish = [\"1\"]\n");

@@ -42,7 +42,7 @@ int run(int argc, char** argv) {
   b->require_subcommand(1);
   CLI::App* bp = b->add_subcommand("parse", "Parse a message to the model in a loop on one core; prints msgs/s");
   bp->add_option("file", bench.file, "HL7 message file")->required();
-  bp->add_option("--seconds", bench.seconds, "How long to run (default 3)");
+  bp->add_option("--seconds", bench.seconds, "How long to run (default 3)")->check(CLI::PositiveNumber);
 
   try {
     app.parse(argc, argv);
@@ -57,12 +57,19 @@ int run(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
-  if (c->parsed()) return run_convert(convert);
-  if (v->parsed()) return run_validate(validate);
-  if (bp->parsed()) return run_bench_parse(bench);
+  // Modules report through Result; an exception here is a library failure (allocation,
+  // filesystem) and still deserves a one-line message and exit 1 rather than an abort.
+  try {
+    if (c->parsed()) return run_convert(convert);
+    if (v->parsed()) return run_validate(validate);
+    if (bp->parsed()) return run_bench_parse(bench);
+  } catch (const std::exception& e) {
+    eprint("labvault: internal error: {}\n", e.what());
+    return kExitUserError;
+  }
   return kExitUsage;
 }
 
-void print_error(const model::Error& e) { fmt::print(stderr, "labvault: {}\n", e.to_string()); }
+void print_error(const model::Error& e) { eprint("labvault: {}\n", e.to_string()); }
 
 }  // namespace labvault::cli

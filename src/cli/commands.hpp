@@ -1,6 +1,9 @@
 // One function per subcommand; arguments arrive already checked for shape by CLI11.
 #pragma once
 
+#include <fmt/format.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -35,5 +38,12 @@ int run_bench_parse(const BenchArgs& args);
 
 // "labvault: <file>:<line>: <where>: <message>" on stderr.
 void print_error(const model::Error& e);
+
+// Writes to stderr without throwing: reporting a failure must not itself fail (fmt::print throws
+// when the stream is closed or full).
+template <typename... Args>
+void eprint(fmt::format_string<Args...> format, Args&&... args) {
+  std::fputs(fmt::format(format, std::forward<Args>(args)...).c_str(), stderr);
+}
 
 }  // namespace labvault::cli

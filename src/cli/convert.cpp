@@ -30,7 +30,7 @@ int run_convert(const ConvertArgs& args) {
     if (!m) return print_error(m.error()), kExitUserError;
     mapping = std::move(*m);
   } else if (from == Format::kCsv || to == Format::kCsv) {
-    fmt::print(stderr, "labvault: convert: CSV needs --mapping FILE (see samples/csv/mapping.toml)\n");
+    eprint("labvault: convert: CSV needs --mapping FILE (see samples/csv/mapping.toml)\n");
     return kExitUsage;
   }
   auto rules = load_sensitivity(args.config);
@@ -68,10 +68,15 @@ int run_convert(const ConvertArgs& args) {
   if (args.output) {
     auto written = write_file_atomically(*args.output, out);
     if (!written) return print_error(written.error()), kExitUserError;
-    fmt::print(stderr, "labvault: converted {} message(s) from {} file(s) to {}\n", messages.size(),
+    eprint("labvault: converted {} message(s) from {} file(s) to {}\n", messages.size(),
                args.inputs.size(), args.output->string());
   } else {
     std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
+    std::cout.flush();
+    if (!std::cout) {
+      eprint("labvault: convert: cannot write to standard output\n");
+      return kExitUserError;
+    }
   }
   return kExitOk;
 }
@@ -99,6 +104,10 @@ int run_validate(const ValidateArgs& args) {
                    {.file = input.string(), .line = 1}});
       all_ok = false;
       continue;
+    }
+    if (*format == Format::kCsv && !mapping) {
+      eprint("labvault: validate: CSV needs --mapping FILE (see samples/csv/mapping.toml)\n");
+      return kExitUsage;
     }
     Validation v = validate_bytes(*bytes, *format, input.string(), mapping ? &*mapping : nullptr);
     for (const auto& p : v.problems) print_error(p);

@@ -1,7 +1,10 @@
 #include "cli/formats.hpp"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <fstream>
 #include <sstream>
@@ -23,8 +26,11 @@ std::optional<Format> format_from_name(std::string_view name) {
 
 std::optional<Format> sniff_format(std::string_view bytes) {
   if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
-  size_t first = bytes.find_first_not_of(" \t\r\n");
-  if (first != std::string_view::npos && bytes[first] == '{') return Format::kFhir;
+  if (size_t first = bytes.find_first_not_of(" \t\r\n"); first != std::string_view::npos) {
+    if (bytes[first] == '{') return Format::kFhir;
+  }
+  // Leading blank lines are tolerated by the HL7 reader, so they are here too.
+  bytes.remove_prefix(std::min(bytes.size(), bytes.find_first_not_of("\r\n")));
   if (bytes.starts_with("MSH") || bytes.starts_with("FHS") || bytes.starts_with("BHS")) return Format::kHl7;
   return std::nullopt;
 }
@@ -33,31 +39,51 @@ model::Result<std::string> read_file(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     return model::fail(ErrorCode::kIo, "not a readable file", {.file = path.string()});
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return model::fail(ErrorCode::kIo, "cannot read the file size", {.file = path.string()});
+  if (size > kMaxInputBytes)
+    return model::fail(ErrorCode::kValueTooLong,
+                       fmt::format("file is larger than {} MiB; split it", kMaxInputBytes >> 20),
+                       {.file = path.string()});
   std::ifstream in(path, std::ios::binary);
   if (!in) return model::fail(ErrorCode::kIo, "cannot open for reading", {.file = path.string()});
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  std::string bytes(size, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  return bytes;
 }
 
 model::Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+  const model::Location where{.file = path.string()};
   std::filesystem::path tmp = path;
   tmp += fmt::format(".tmp-{}", ::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return model::fail(ErrorCode::kIo, "cannot open for writing", {.file = path.string()});
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::filesystem::remove(tmp);
-      return model::fail(ErrorCode::kIo, "write failed (disk full?)", {.file = path.string()});
-    }
+  // 0600 from the start: outputs hold PHI. O_EXCL: never write through someone else's file.
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return model::fail(ErrorCode::kIo, "cannot create the output file", where);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
   }
+  const bool ok = done == bytes.size() && ::fsync(fd) == 0;
+  ::close(fd);
   std::error_code ec;
+  if (!ok) {
+    std::filesystem::remove(tmp, ec);
+    return model::fail(ErrorCode::kIo, "write failed (disk full?)", where);
+  }
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
-    std::filesystem::remove(tmp);
-    return model::fail(ErrorCode::kIo, "cannot replace the output file", {.file = path.string()});
+    std::filesystem::remove(tmp, ec);
+    return model::fail(ErrorCode::kIo, "cannot replace the output file", where);
+  }
+  // The rename is durable only once the directory entry is.
+  std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  if (int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
   }
   return {};
 }

@@ -2,6 +2,7 @@
 // import. Everything here returns the model or an Error naming the file and place.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -19,8 +20,11 @@ enum class Format { kHl7, kFhir, kCsv };
 // Guesses from the first bytes: '{' is FHIR JSON, MSH/FHS/BHS (after an optional BOM) is HL7.
 [[nodiscard]] std::optional<Format> sniff_format(std::string_view bytes);
 
+// Inputs above this are refused before reading (parsers need a few times the input in memory).
+inline constexpr std::uintmax_t kMaxInputBytes = std::uintmax_t{512} << 20;
 [[nodiscard]] model::Result<std::string> read_file(const std::filesystem::path& path);
-// Writes via a temporary file and rename, so a failed conversion never leaves half a file.
+// Writes a 0600 temporary file, fsyncs it and renames it over `path`: a failed conversion never
+// leaves half a file, and the output (PHI) is never readable by others.
 [[nodiscard]] model::Result<void> write_file_atomically(const std::filesystem::path& path,
                                                         std::string_view bytes);
 
