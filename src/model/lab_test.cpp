@@ -80,6 +80,19 @@ TEST(Sensitivity, LocalCodesNeedTheirSystemAndConfigCanAddThem) {
   EXPECT_EQ(rules.classify(glucose), Sensitivity::kNone);
 }
 
+TEST(Sensitivity, SenderLabelIsKeptWhenTheValueSetsDoNotKnowTheCode) {
+  SensitivityRules rules = SensitivityRules::defaults();
+  LabMessage m;
+  Report r;
+  Observation o;
+  o.code.codings.push_back({"LOCAL-1", "Local test", "L", ""});
+  o.sensitivity = Sensitivity::kBehavioralHealth;  // as read from FHIR meta.security
+  r.observations.push_back(o);
+  m.reports.push_back(r);
+  rules.apply(m);
+  EXPECT_EQ(m.reports[0].observations[0].sensitivity, Sensitivity::kBehavioralHealth);
+}
+
 TEST(Sensitivity, AlternateLoincCodingIsConsulted) {
   SensitivityRules rules = SensitivityRules::defaults();
   CodeableConcept cc;

@@ -56,10 +56,15 @@ Sensitivity SensitivityRules::classify(const Observation& obs,
 }
 
 void SensitivityRules::apply(LabMessage& message) const {
+  // Never clears a category: a label the sender set (e.g. FHIR meta.security) stays when the
+  // value sets do not know the code, because under-labelling discloses and over-labelling masks.
+  auto label = [&](Observation& o, const CodeableConcept& service) {
+    if (Sensitivity s = classify(o, service); s != Sensitivity::kNone) o.sensitivity = s;
+  };
   for (Report& r : message.reports)
-    for (Observation& o : r.observations) o.sensitivity = classify(o, r.service);
+    for (Observation& o : r.observations) label(o, r.service);
   for (Order& order : message.orders)
-    for (Observation& o : order.ask_at_order_entry) o.sensitivity = classify(o, order.service);
+    for (Observation& o : order.ask_at_order_entry) label(o, order.service);
 }
 
 }  // namespace labvault::model

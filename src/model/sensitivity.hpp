@@ -25,7 +25,8 @@ class SensitivityRules {
   // (a panel such as a drug screen) is.
   [[nodiscard]] Sensitivity classify(const Observation& obs, const CodeableConcept& service) const;
   [[nodiscard]] Sensitivity classify(const CodeableConcept& code) const;
-  // Sets Observation::sensitivity on every observation of the message.
+  // Sets Observation::sensitivity where a value set matches; a category already set (by the
+  // sender) is kept when none does.
   void apply(LabMessage& message) const;
 
  private:
