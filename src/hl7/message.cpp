@@ -74,7 +74,7 @@ int Piece::count(char sep) const {
   return n;
 }
 
-std::string Piece::str() const { return is_null() ? std::string() : unescape(text_, *d_); }
+std::string Piece::unescaped() const { return unescape(text_, *d_); }
 
 std::string_view Segment::id() const { return m_->fields_[m_->segments_[index_].first_field]; }
 

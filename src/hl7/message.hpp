@@ -61,8 +61,14 @@ class Piece {
     return split_all(d_->subcomponent, out);
   }
   [[nodiscard]] const Delimiters* delimiters() const { return d_; }
-  // HL7 v2.5.1 2.7: the value with escape sequences decoded.
-  [[nodiscard]] std::string str() const;
+  // HL7 v2.5.1 2.7: the value with escape sequences decoded. Most values hold no escape, so
+  // that case is a scan and one copy, inline.
+  [[nodiscard]] std::string str() const {
+    if (is_null()) return {};
+    for (char c : text_)
+      if (c == d_->escape) return unescaped();
+    return std::string(text_);
+  }
   // HL7 "" means "delete this value"; the model treats it as empty.
   [[nodiscard]] bool is_null() const { return text_ == "\"\""; }
 
@@ -70,6 +76,7 @@ class Piece {
   [[nodiscard]] Piece split(char sep, int n) const;
   [[nodiscard]] int count(char sep) const;
   [[nodiscard]] int split_all(char sep, std::span<std::string_view> out) const;
+  [[nodiscard]] std::string unescaped() const;
   std::string_view text_;
   const Delimiters* d_ = nullptr;
 };

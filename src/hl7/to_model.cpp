@@ -46,6 +46,31 @@ bool is_number(std::string_view s) {
 
 double to_double(std::string_view s) {
   if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  // Clinger's fast path: up to 15 significant digits and 22 decimals, mantissa / 10^k is exact
+  // in binary64 and correctly rounded, so lab values skip the general (slow) conversion.
+  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  bool negative = !s.empty() && s[0] == '-';
+  std::string_view digits = negative ? s.substr(1) : s;
+  uint64_t mantissa = 0;
+  int count = 0, scale = 0;
+  bool dot = false, fast = !digits.empty();
+  for (char c : digits) {
+    if (c == '.') {
+      dot = true;
+    } else if (++count > 15) {
+      fast = false;
+      break;
+    } else {
+      mantissa = mantissa * 10 + static_cast<uint64_t>(c - '0');
+      scale += dot;
+    }
+  }
+  if (fast) {
+    double v = static_cast<double>(mantissa) / kPow10[scale];
+    return negative ? -v : v;
+  }
   double v = 0;
   std::from_chars(s.data(), s.data() + s.size(), v);
   return v;

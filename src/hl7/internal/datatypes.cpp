@@ -30,6 +30,7 @@ std::string join(const std::vector<std::string>& parts, size_t from, std::string
 model::CodeableConcept read_ce(Parts p) {
   model::CodeableConcept cc;
   for (int first : {1, 4}) {
+    if (p.empty_at(first) && p.empty_at(first + 1)) continue;  // most CEs have one triplet
     model::Coding c{p.str(first), p.str(first + 1), p.str(first + 2), p.str(first == 1 ? 7 : 8)};
     if (!c.code.empty() || !c.display.empty()) cc.codings.push_back(std::move(c));
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 
 #include "hl7/message.hpp"
@@ -15,16 +16,35 @@ namespace labvault::hl7::internal {
 class Parts {
  public:
   Parts(Piece piece, bool sub = false) : d_(piece.delimiters()), sub_(sub) {  // NOLINT: implicit
-    count_ = sub ? piece.subcomponents(items_) : piece.components(items_);
+    // Split by hand into uninitialised slots: this runs for every composite field read.
+    const std::string_view text = piece.raw();
+    const char sep = sub ? d_->subcomponent : d_->component;
+    if (text.empty()) return;
+    const char* p = text.data();
+    const char* end = p + text.size();
+    while (count_ < kMax) {
+      const char* q = p;
+      while (q < end && *q != sep) ++q;
+      items_[count_++] = {p, static_cast<uint32_t>(q - p)};
+      if (q == end) break;
+      p = q + 1;
+    }
   }
   [[nodiscard]] Piece at(int n) const {
-    return n >= 1 && n <= count_ ? Piece(items_[n - 1], d_) : Piece({}, d_);
+    if (n < 1 || n > count_) return Piece({}, d_);
+    return Piece(std::string_view(items_[n - 1].data, items_[n - 1].size), d_);
   }
+  [[nodiscard]] bool empty_at(int n) const { return n < 1 || n > count_ || items_[n - 1].size == 0; }
   [[nodiscard]] std::string str(int n) const { return at(n).str(); }
   [[nodiscard]] bool sub() const { return sub_; }
 
  private:
-  std::array<std::string_view, 12> items_;
+  static constexpr int kMax = 12;
+  struct Slot {
+    const char* data;
+    uint32_t size;
+  };
+  Slot items_[kMax];  // only the first count_ are set
   int count_ = 0;
   const Delimiters* d_;
   bool sub_;
