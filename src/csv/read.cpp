@@ -170,7 +170,7 @@ class Reader {
                          "female, male, other or unknown");
         break;
       case Field::kReportStatus:
-        if (!internal::report_status_from_hl7(upper(text)))
+        if (!model::report_status_from_hl7(upper(text)))
           return fail_at(f, ErrorCode::kTableValue,
                          "report.status is not an HL7 table 0123 code (O, I, S, A, R, P, C, F, X)");
         break;

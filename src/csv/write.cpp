@@ -114,7 +114,7 @@ class Writer {
       case Field::kReportStatus:
         if (!row.report.result_status_code.empty()) return row.report.result_status_code;
         if (row.report.status == model::ReportStatus::kFinal) return "";
-        return std::string(internal::to_hl7_code(row.report.status));
+        return std::string(model::to_hl7_code(row.report.status));
       case Field::kReportObserved:
         return dates_.format(row.report.observed);
       case Field::kReportIssued:

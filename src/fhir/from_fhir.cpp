@@ -160,7 +160,7 @@ class MessageAssembler {
                o.status == model::ResultStatus::kCorrected;
       });
       report.status = all_final ? model::ReportStatus::kFinal : model::ReportStatus::kPreliminary;
-      report.result_status_code = std::string(internal::result_status_code(report.status));
+      report.result_status_code = std::string(model::to_hl7_code(report.status));
       number_observations(report.observations);
       std::vector<model::Report>& reports = messages_[message].reports;
       report.set_id = std::to_string(reports.size() + 1);

@@ -185,7 +185,7 @@ model::Report read_report(const Node& r, const ResourceIndex& index) {
                    "registered|partial|preliminary|final|amended|corrected|appended|cancelled|"
                    "entered-in-error|unknown");
     rep.status = mapped.value_or(model::ReportStatus::kFinal);
-    rep.result_status_code = std::string(result_status_code(rep.status));
+    rep.result_status_code = std::string(model::to_hl7_code(rep.status));
   }
   for (const Node& category : r["category"].items()) {
     for (const Node& coding : category["coding"].items()) {

@@ -95,12 +95,7 @@ model::ReferenceRange read_range(std::string text) {
 
 model::ReportStatus report_status(std::string_view code, const std::vector<model::Observation>& obs) {
   using RS = model::ReportStatus;
-  if (code == "F") return RS::kFinal;
-  if (code == "C") return RS::kCorrected;
-  if (code == "P") return RS::kPreliminary;
-  if (code == "A" || code == "R") return RS::kPartial;
-  if (code == "X") return RS::kCancelled;
-  if (!code.empty()) return RS::kRegistered;
+  if (auto status = model::report_status_from_hl7(code)) return *status;
   // No OBR-25: derive from the results, the way a reader of the message would.
   if (obs.empty()) return RS::kRegistered;
   using S = model::ResultStatus;

@@ -44,6 +44,28 @@ std::optional<ResultStatus> result_status_from_hl7(std::string_view code) {
   return std::nullopt;
 }
 
+std::optional<ReportStatus> report_status_from_hl7(std::string_view code) {
+  if (code == "O" || code == "I" || code == "S") return ReportStatus::kRegistered;
+  if (code == "A" || code == "R") return ReportStatus::kPartial;
+  if (code == "P") return ReportStatus::kPreliminary;
+  if (code == "F") return ReportStatus::kFinal;
+  if (code == "C") return ReportStatus::kCorrected;
+  if (code == "X") return ReportStatus::kCancelled;
+  return std::nullopt;
+}
+
+std::string_view to_hl7_code(ReportStatus s) {
+  switch (s) {
+    case ReportStatus::kRegistered: return "I";
+    case ReportStatus::kPartial: return "A";
+    case ReportStatus::kPreliminary: return "P";
+    case ReportStatus::kFinal: return "F";
+    case ReportStatus::kCorrected: return "C";
+    case ReportStatus::kCancelled: return "X";
+  }
+  return "F";
+}
+
 std::string_view to_string(Sensitivity s) {
   for (auto [sens, name] : kSensitivity)
     if (sens == s) return name;

@@ -263,6 +263,10 @@ struct LabMessage {
 
 [[nodiscard]] std::string_view to_hl7_code(ResultStatus s);
 [[nodiscard]] std::optional<ResultStatus> result_status_from_hl7(std::string_view code);
+// HL7 table 0123 (OBR-25) <-> ReportStatus. Y and Z (no order / no patient on record) and unknown
+// codes give nullopt: the caller decides (the HL7 mapping derives the status from the OBX).
+[[nodiscard]] std::optional<ReportStatus> report_status_from_hl7(std::string_view code);
+[[nodiscard]] std::string_view to_hl7_code(ReportStatus s);
 [[nodiscard]] std::string_view to_string(Sensitivity s);
 [[nodiscard]] std::optional<Sensitivity> sensitivity_from_string(std::string_view s);
 [[nodiscard]] std::string_view to_hl7_code(Sex s);

@@ -13,9 +13,7 @@ namespace labvault::csv::internal {
 [[nodiscard]] std::optional<model::Sex> parse_sex(std::string_view text);
 
 // HL7 table 0123 (OBR-25) to the report status, mapped as HL7's v2-to-FHIR ConceptMap does.
-[[nodiscard]] std::optional<model::ReportStatus> report_status_from_hl7(std::string_view code);
 // The table 0123 code to write for a status when the sender's own code is not known.
-[[nodiscard]] std::string_view to_hl7_code(model::ReportStatus status);
 
 // The OBX-2 value types a CSV column may declare.
 [[nodiscard]] bool is_supported_value_type(std::string_view type);

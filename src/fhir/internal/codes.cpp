@@ -215,24 +215,6 @@ std::optional<model::ReportStatus> report_status_from_fhir(std::string_view code
   return std::nullopt;
 }
 
-std::string_view result_status_code(model::ReportStatus status) {
-  using R = model::ReportStatus;
-  switch (status) {
-    case R::kRegistered:
-      return "I";
-    case R::kPartial:
-      return "A";
-    case R::kPreliminary:
-      return "P";
-    case R::kFinal:
-      return "F";
-    case R::kCorrected:
-      return "C";
-    case R::kCancelled:
-      return "X";
-  }
-  return "";
-}
 
 std::string_view gender(model::Sex sex) {
   switch (sex) {

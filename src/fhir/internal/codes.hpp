@@ -45,8 +45,6 @@ inline constexpr std::string_view kDataAbsentReasonUrl =
 
 [[nodiscard]] std::string_view report_status(model::ReportStatus status);
 [[nodiscard]] std::optional<model::ReportStatus> report_status_from_fhir(std::string_view code);
-// HL7 table 0123 (OBR-25) letter for a status read from FHIR.
-[[nodiscard]] std::string_view result_status_code(model::ReportStatus status);
 
 [[nodiscard]] std::string_view gender(model::Sex sex);
 [[nodiscard]] std::optional<model::Sex> sex_from_gender(std::string_view code);
