@@ -35,13 +35,16 @@ std::string data(const std::string& rel) { return labvault::testing::testdata(re
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("labvault-cli-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("labvault-cli-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string tmp(const std::string& name) { return (dir_ / name).string(); }
-  void write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name, std::ios::binary) << text; }
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name, std::ios::binary) << text;
+  }
   fs::path dir_;
 };
 
@@ -87,7 +90,8 @@ TEST_F(Cli, ValidateNamesFileSegmentAndFieldOfEveryInvalidFile) {
     auto it = expected.find(f.filename().string());
     ASSERT_NE(it, expected.end()) << "no expectation for " << f;
     for (const std::string& part : it->second)
-      EXPECT_NE(r.out.find(part), std::string::npos) << f.filename() << " lacks '" << part << "':\n" << r.out;
+      EXPECT_NE(r.out.find(part), std::string::npos) << f.filename() << " lacks '" << part << "':\n"
+                                                     << r.out;
     EXPECT_NE(r.out.find(f.string() + ":"), std::string::npos) << r.out;
   }
 }
@@ -122,15 +126,16 @@ TEST_F(Cli, Hl7ToFhirToHl7KeepsTheResults) {
   ASSERT_EQ(a.exit_code, 0) << a.out;
   CliRun b = labvault("convert --from fhir --to hl7 --lf " + tmp("b.json"));
   ASSERT_EQ(b.exit_code, 0) << b.out;
-  EXPECT_NE(b.out.find("|10.1|10\\S\\9/L"), std::string::npos) << b.out;  // ^ escaped again on output
+  EXPECT_NE(b.out.find("|10.1|10\\S\\9/L"), std::string::npos)
+      << b.out;  // ^ escaped again on output
   EXPECT_NE(b.out.find("OBX|14|NM|"), std::string::npos) << b.out;
   EXPECT_NE(b.out.find("6690-2"), std::string::npos);
 }
 
 TEST_F(Cli, FailedConversionLeavesThePreviousOutputUntouched) {
   write("out.json", "previous");
-  CliRun r = labvault("convert --from hl7 --to fhir " + data("hl7/invalid/authored_bad_timestamp.hl7") + " -o " +
-                      tmp("out.json"));
+  CliRun r = labvault("convert --from hl7 --to fhir " +
+                      data("hl7/invalid/authored_bad_timestamp.hl7") + " -o " + tmp("out.json"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("MSH[1]-7"), std::string::npos) << r.out;
   EXPECT_EQ(labvault::testing::read_bytes(tmp("out.json")), "previous");
@@ -139,8 +144,8 @@ TEST_F(Cli, FailedConversionLeavesThePreviousOutputUntouched) {
 }
 
 TEST_F(Cli, OutputFilesAreReadableOnlyByTheOwner) {
-  CliRun r = labvault("convert --from hl7 --to fhir " + data("hl7/valid/authored_oru_prelim.hl7") + " -o " +
-                      tmp("out.json"));
+  CliRun r = labvault("convert --from hl7 --to fhir " + data("hl7/valid/authored_oru_prelim.hl7") +
+                      " -o " + tmp("out.json"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto perms = fs::status(tmp("out.json")).permissions();
   EXPECT_EQ(perms & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
@@ -153,13 +158,15 @@ TEST_F(Cli, WriteFailureOnStandardOutputIsAnError) {
   int status = std::system(cmd.c_str());
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 1);
-  EXPECT_NE(labvault::testing::read_bytes(tmp("err")).find("cannot write to standard output"), std::string::npos);
+  EXPECT_NE(labvault::testing::read_bytes(tmp("err")).find("cannot write to standard output"),
+            std::string::npos);
 }
 
 TEST_F(Cli, Hl7ToCsvAndBackWithTheSampleMapping) {
   std::string mapping = std::string(LABVAULT_SOURCE_DIR) + "/samples/csv/mapping.toml";
   std::string in = data("hl7/valid/microsoft_LRI_2.0-NG_CBC_Typ_Message.hl7");
-  CliRun a = labvault("convert --from hl7 --to csv --mapping " + mapping + " " + in + " -o " + tmp("r.csv"));
+  CliRun a = labvault("convert --from hl7 --to csv --mapping " + mapping + " " + in + " -o " +
+                      tmp("r.csv"));
   ASSERT_EQ(a.exit_code, 0) << a.out;
   std::string csv = labvault::testing::read_bytes(tmp("r.csv"));
   EXPECT_EQ(std::ranges::count(csv, '\n'), 29);  // header + 28 observations
@@ -170,7 +177,8 @@ TEST_F(Cli, Hl7ToCsvAndBackWithTheSampleMapping) {
 }
 
 TEST_F(Cli, BatchFileConvertsEveryMessage) {
-  CliRun r = labvault("convert --from hl7 --to hl7 --lf " + data("hl7/batch/authored_batch_2msgs.hl7"));
+  CliRun r =
+      labvault("convert --from hl7 --to hl7 --lf " + data("hl7/batch/authored_batch_2msgs.hl7"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("T-BATCH-1"), std::string::npos);
   EXPECT_NE(r.out.find("T-BATCH-2"), std::string::npos);
@@ -181,7 +189,8 @@ TEST_F(Cli, SensitivityValueSetsComeFromConfig) {
   write("lv.toml", "[sensitivity]\nsexual-health = [\"L|1680\"]\n");
   std::string in = data("hl7/valid/microsoft_MDHHS-OML-O21-2.hl7");
   CliRun plain = labvault("convert --from hl7 --to fhir " + in);
-  CliRun configured = labvault("convert --from hl7 --to fhir --config " + tmp("lv.toml") + " " + in);
+  CliRun configured =
+      labvault("convert --from hl7 --to fhir --config " + tmp("lv.toml") + " " + in);
   ASSERT_EQ(configured.exit_code, 0) << configured.out;
   ASSERT_EQ(plain.exit_code, 0) << plain.out;
   EXPECT_NE(plain.out.find("\"resourceType\": \"Bundle\""), std::string::npos);

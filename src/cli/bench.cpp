@@ -36,8 +36,10 @@ int run_bench_parse(const BenchArgs& args) {
     now = Clock::now();
   }
   double seconds = std::chrono::duration<double>(now - start).count();
-  fmt::print("labvault parse: {} messages in {:.2f} s = {:.0f} msg/s ({} bytes/msg, {} observations seen)\n",
-             messages, seconds, messages / seconds, bytes->size(), observations);
+  fmt::print(
+      "labvault parse: {} messages in {:.2f} s = {:.0f} msg/s ({} bytes/msg, {} observations "
+      "seen)\n",
+      messages, seconds, messages / seconds, bytes->size(), observations);
   return kExitOk;
 }
 

@@ -51,7 +51,8 @@ int run_convert(const ConvertArgs& args) {
   std::string out;
   switch (to) {
     case Format::kFhir: {
-      auto bundle = fhir::to_bundle(messages, fhir::Options{.default_utc_offset_minutes = args.tz_offset_minutes});
+      auto bundle = fhir::to_bundle(
+          messages, fhir::Options{.default_utc_offset_minutes = args.tz_offset_minutes});
       if (!bundle) return print_error(bundle.error()), kExitUserError;
       out = std::move(*bundle);
       if (!out.ends_with('\n')) out += '\n';
@@ -69,7 +70,7 @@ int run_convert(const ConvertArgs& args) {
     auto written = write_file_atomically(*args.output, out);
     if (!written) return print_error(written.error()), kExitUserError;
     eprint("labvault: converted {} message(s) from {} file(s) to {}\n", messages.size(),
-               args.inputs.size(), args.output->string());
+           args.inputs.size(), args.output->string());
   } else {
     std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
     std::cout.flush();
@@ -96,7 +97,8 @@ int run_validate(const ValidateArgs& args) {
       all_ok = false;
       continue;
     }
-    std::optional<Format> format = args.format ? format_from_name(*args.format) : sniff_format(*bytes);
+    std::optional<Format> format =
+        args.format ? format_from_name(*args.format) : sniff_format(*bytes);
     if (!format && mapping) format = Format::kCsv;
     if (!format) {
       print_error({model::ErrorCode::kParse,

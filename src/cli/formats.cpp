@@ -1,14 +1,13 @@
 #include "cli/formats.hpp"
 
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cerrno>
-
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "fhir/fhir.hpp"
 #include "hl7/hl7.hpp"
@@ -31,7 +30,8 @@ std::optional<Format> sniff_format(std::string_view bytes) {
   }
   // Leading blank lines are tolerated by the HL7 reader, so they are here too.
   bytes.remove_prefix(std::min(bytes.size(), bytes.find_first_not_of("\r\n")));
-  if (bytes.starts_with("MSH") || bytes.starts_with("FHS") || bytes.starts_with("BHS")) return Format::kHl7;
+  if (bytes.starts_with("MSH") || bytes.starts_with("FHS") || bytes.starts_with("BHS"))
+    return Format::kHl7;
   return std::nullopt;
 }
 
@@ -53,7 +53,8 @@ model::Result<std::string> read_file(const std::filesystem::path& path) {
   return bytes;
 }
 
-model::Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+model::Result<void> write_file_atomically(const std::filesystem::path& path,
+                                          std::string_view bytes) {
   const model::Location where{.file = path.string()};
   std::filesystem::path tmp = path;
   tmp += fmt::format(".tmp-{}", ::getpid());
@@ -132,7 +133,9 @@ model::Result<std::vector<model::LabMessage>> read_messages(std::string_view byt
       return out;
     }
     case Format::kCsv:
-      if (!mapping) return model::fail(ErrorCode::kUsage, "CSV input needs --mapping FILE", {.file = file_name});
+      if (!mapping)
+        return model::fail(ErrorCode::kUsage, "CSV input needs --mapping FILE",
+                           {.file = file_name});
       return csv::read(bytes, *mapping, file_name);
   }
   return model::fail(ErrorCode::kInternal, "unknown format");
@@ -149,12 +152,15 @@ Validation validate_bytes(std::string_view bytes, Format format, const std::stri
     return v;
   }
   auto messages = read_messages(bytes, format, file_name, mapping);
-  if (messages) v.messages = messages->size();
-  else v.problems.push_back(std::move(messages.error()));
+  if (messages)
+    v.messages = messages->size();
+  else
+    v.problems.push_back(std::move(messages.error()));
   return v;
 }
 
-model::Result<model::SensitivityRules> load_sensitivity(const std::optional<std::filesystem::path>& config) {
+model::Result<model::SensitivityRules> load_sensitivity(
+    const std::optional<std::filesystem::path>& config) {
   model::SensitivityRules rules = model::SensitivityRules::defaults();
   if (!config) return rules;
   auto text = read_file(*config);
@@ -173,21 +179,26 @@ model::Result<model::SensitivityRules> load_sensitivity(const std::optional<std:
     if (key == "replace_defaults") continue;
     auto category = model::sensitivity_from_string(key.str());
     const toml::array* codes = node.as_array();
-    auto where = model::Location{.file = config->string(), .line = static_cast<int>(node.source().begin.line)};
+    auto where = model::Location{.file = config->string(),
+                                 .line = static_cast<int>(node.source().begin.line)};
     if (!category || *category == model::Sensitivity::kNone)
-      return model::fail(ErrorCode::kConfig,
-                         fmt::format("[sensitivity] key '{}' is not a category (hiv, genetic, substance-use, "
-                                     "behavioral-health, sexual-health)",
-                                     key.str()),
-                         where);
+      return model::fail(
+          ErrorCode::kConfig,
+          fmt::format("[sensitivity] key '{}' is not a category (hiv, genetic, substance-use, "
+                      "behavioral-health, sexual-health)",
+                      key.str()),
+          where);
     if (!codes)
-      return model::fail(ErrorCode::kConfig, fmt::format("[sensitivity] {} must be an array of codes", key.str()),
+      return model::fail(ErrorCode::kConfig,
+                         fmt::format("[sensitivity] {} must be an array of codes", key.str()),
                          where);
     for (auto&& code : *codes) {
       auto s = code.value<std::string>();
       if (!s || s->empty())
-        return model::fail(ErrorCode::kConfig,
-                           fmt::format("[sensitivity] {} holds a value that is not a code string", key.str()), where);
+        return model::fail(
+            ErrorCode::kConfig,
+            fmt::format("[sensitivity] {} holds a value that is not a code string", key.str()),
+            where);
       rules.add(*category, *s);
     }
   }

@@ -30,15 +30,16 @@ inline constexpr std::uintmax_t kMaxInputBytes = std::uintmax_t{512} << 20;
 
 // Everything in one input file, mapped to the model; `mapping` is required for CSV.
 [[nodiscard]] model::Result<std::vector<model::LabMessage>> read_messages(
-    std::string_view bytes, Format format, const std::string& file_name, const csv::Mapping* mapping);
+    std::string_view bytes, Format format, const std::string& file_name,
+    const csv::Mapping* mapping);
 
 // Every problem in one input file (empty when it is valid), and how many messages it holds.
 struct Validation {
   size_t messages = 0;
   std::vector<model::Error> problems;
 };
-[[nodiscard]] Validation validate_bytes(std::string_view bytes, Format format, const std::string& file_name,
-                                        const csv::Mapping* mapping);
+[[nodiscard]] Validation validate_bytes(std::string_view bytes, Format format,
+                                        const std::string& file_name, const csv::Mapping* mapping);
 
 // The sensitivity value sets: the shipped defaults, extended (or replaced) by the [sensitivity]
 // table of a config file when one is given.

@@ -95,7 +95,8 @@ model::LabMessage build_message(PatientGroup&& group, const Mapping& mapping,
     r.filler_order_number.value = b.text(Field::kOrderFiller);
     r.service = b.concept_of(Field::kReportCode, Field::kReportCodeSystem, Field::kReportDisplay);
     r.result_status_code = upper(b.text(Field::kReportStatus));
-    r.status = model::report_status_from_hl7(r.result_status_code).value_or(model::ReportStatus::kFinal);
+    r.status =
+        model::report_status_from_hl7(r.result_status_code).value_or(model::ReportStatus::kFinal);
     r.observed = b.date(Field::kReportObserved);
     r.issued = b.date(Field::kReportIssued);
     r.specimens = std::move(g.specimens);

@@ -27,7 +27,9 @@ OriginalHeader read_header(std::string_view bytes) {
   size_t end = bytes.find_first_of("\r\n");
   std::string_view msh = bytes.substr(0, end);
   if (msh.size() < 8 || !msh.starts_with("MSH")) return h;
-  auto ok = [](char c) { return c > 0x20 && c < 0x7f && !std::isalnum(static_cast<unsigned char>(c)); };
+  auto ok = [](char c) {
+    return c > 0x20 && c < 0x7f && !std::isalnum(static_cast<unsigned char>(c));
+  };
   Delimiters d{msh[3], msh[4], msh[5], msh[6], msh[7]};
   if (!ok(d.field) || !ok(d.component) || !ok(d.repetition) || !ok(d.escape) || !ok(d.subcomponent))
     return h;
@@ -70,36 +72,60 @@ bool is_header_problem(ErrorCode c) {
 
 int hl7_error_code(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kSegmentSequence: return 100;
-    case ErrorCode::kRequiredFieldMissing: return 101;
-    case ErrorCode::kDataType: return 102;
-    case ErrorCode::kEncoding: return 102;
-    case ErrorCode::kTableValue: return 103;
-    case ErrorCode::kValueTooLong: return 104;
-    case ErrorCode::kUnsupportedMessageType: return 200;
-    case ErrorCode::kUnsupportedEvent: return 201;
-    case ErrorCode::kUnsupportedProcessingId: return 202;
-    case ErrorCode::kUnsupportedVersion: return 203;
-    case ErrorCode::kDuplicate: return 205;
-    case ErrorCode::kParse: return 100;
-    default: return 207;
+    case ErrorCode::kSegmentSequence:
+      return 100;
+    case ErrorCode::kRequiredFieldMissing:
+      return 101;
+    case ErrorCode::kDataType:
+      return 102;
+    case ErrorCode::kEncoding:
+      return 102;
+    case ErrorCode::kTableValue:
+      return 103;
+    case ErrorCode::kValueTooLong:
+      return 104;
+    case ErrorCode::kUnsupportedMessageType:
+      return 200;
+    case ErrorCode::kUnsupportedEvent:
+      return 201;
+    case ErrorCode::kUnsupportedProcessingId:
+      return 202;
+    case ErrorCode::kUnsupportedVersion:
+      return 203;
+    case ErrorCode::kDuplicate:
+      return 205;
+    case ErrorCode::kParse:
+      return 100;
+    default:
+      return 207;
   }
 }
 
 // HL7 table 0357: the text that goes with each code in ERR-3.2.
 std::string_view hl7_error_text(int code) {
   switch (code) {
-    case 100: return "Segment sequence error";
-    case 101: return "Required field missing";
-    case 102: return "Data type error";
-    case 103: return "Table value not found";
-    case 104: return "Value too long";
-    case 200: return "Unsupported message type";
-    case 201: return "Unsupported event code";
-    case 202: return "Unsupported processing id";
-    case 203: return "Unsupported version id";
-    case 205: return "Duplicate key identifier";
-    default: return "Application internal error";
+    case 100:
+      return "Segment sequence error";
+    case 101:
+      return "Required field missing";
+    case 102:
+      return "Data type error";
+    case 103:
+      return "Table value not found";
+    case 104:
+      return "Value too long";
+    case 200:
+      return "Unsupported message type";
+    case 201:
+      return "Unsupported event code";
+    case 202:
+      return "Unsupported processing id";
+    case 203:
+      return "Unsupported version id";
+    case 205:
+      return "Duplicate key identifier";
+    default:
+      return "Application internal error";
   }
 }
 
@@ -110,7 +136,8 @@ AckCode ack_code_for(std::span<const Error> errors) {
              : AckCode::kError;
 }
 
-std::string make_ack(std::string_view original, std::span<const Error> errors, const AckOptions& options) {
+std::string make_ack(std::string_view original, std::span<const Error> errors,
+                     const AckOptions& options) {
   const OriginalHeader h = read_header(original);
   auto esc = [](std::string_view v) {
     std::string out;
@@ -118,18 +145,23 @@ std::string make_ack(std::string_view original, std::span<const Error> errors, c
     return out;
   };
   constexpr std::array<std::string_view, 5> kVersions{"2.3", "2.3.1", "2.4", "2.5", "2.5.1"};
-  std::string version = std::ranges::find(kVersions, h.version) != kVersions.end() ? h.version : "2.5.1";
-  std::string processing = h.processing_id == "P" || h.processing_id == "T" || h.processing_id == "D"
-                               ? h.processing_id
-                               : "P";
+  std::string version =
+      std::ranges::find(kVersions, h.version) != kVersions.end() ? h.version : "2.5.1";
+  std::string processing =
+      h.processing_id == "P" || h.processing_id == "T" || h.processing_id == "D" ? h.processing_id
+                                                                                 : "P";
   std::string out;
   out.reserve(256 + errors.size() * 128);
-  out += fmt::format("MSH|^~\\&|{}|{}|{}|{}|{}||ACK^{}^ACK|{}|{}|{}\r", esc(options.sending_application),
-                     esc(options.sending_facility.empty() ? h.receiving_facility : options.sending_facility),
-                     esc(h.sending_application), esc(h.sending_facility), options.now.to_hl7(),
-                     esc(h.trigger_event), esc(options.control_id), processing, version);
+  out += fmt::format(
+      "MSH|^~\\&|{}|{}|{}|{}|{}||ACK^{}^ACK|{}|{}|{}\r", esc(options.sending_application),
+      esc(options.sending_facility.empty() ? h.receiving_facility : options.sending_facility),
+      esc(h.sending_application), esc(h.sending_facility), options.now.to_hl7(),
+      esc(h.trigger_event), esc(options.control_id), processing, version);
   AckCode code = ack_code_for(errors);
-  out += fmt::format("MSA|{}|{}\r", code == AckCode::kAccept ? "AA" : code == AckCode::kError ? "AE" : "AR",
+  out += fmt::format("MSA|{}|{}\r",
+                     code == AckCode::kAccept  ? "AA"
+                     : code == AckCode::kError ? "AE"
+                                               : "AR",
                      esc(h.control_id));
   // ERR-2 error location (ERL), ERR-3 HL7 error code (CWE, table 0357), ERR-4 severity
   // (table 0516), ERR-8 user message. Capped so a pathological message gets a bounded ACK.
@@ -143,7 +175,8 @@ std::string make_ack(std::string_view original, std::span<const Error> errors, c
       w.set(1, l.segment).set(2, std::to_string(std::max(l.segment_index, 1)));
       if (l.field > 0) w.set(3, std::to_string(l.field));
       if (l.field > 0 && l.repetition > 0) w.set(4, std::to_string(l.repetition));
-      if (l.component > 0) w.set(4, std::to_string(std::max(l.repetition, 1))).set(5, std::to_string(l.component));
+      if (l.component > 0)
+        w.set(4, std::to_string(std::max(l.repetition, 1))).set(5, std::to_string(l.component));
       if (l.subcomponent > 0) w.set(6, std::to_string(l.subcomponent));
       erl = w.str();
     }
@@ -152,10 +185,11 @@ std::string make_ack(std::string_view original, std::span<const Error> errors, c
     // receiver reads that, a 2.5+ receiver reads ERR-2..8.
     std::string eld;
     if (version < "2.5")
-      eld = fmt::format("{}^{}^{}^{}&{}&HL70357", esc(l.segment), l.segment.empty() ? 0 : std::max(l.segment_index, 1),
-                        l.field, hl7_code, hl7_error_text(hl7_code));
-    out += fmt::format("ERR|{}|{}|{}^{}^HL70357|E||||{}\r", eld, erl, hl7_code, hl7_error_text(hl7_code),
-                       esc(e.message));
+      eld = fmt::format("{}^{}^{}^{}&{}&HL70357", esc(l.segment),
+                        l.segment.empty() ? 0 : std::max(l.segment_index, 1), l.field, hl7_code,
+                        hl7_error_text(hl7_code));
+    out += fmt::format("ERR|{}|{}|{}^{}^HL70357|E||||{}\r", eld, erl, hl7_code,
+                       hl7_error_text(hl7_code), esc(e.message));
   }
   return out;
 }

@@ -42,7 +42,8 @@ TEST(Ack, AcceptEchoesControlIdAndSwapsSenderAndReceiver) {
 }
 
 TEST(Ack, ContentErrorIsAeWithLocationCodeAndSeverity) {
-  std::string msg = testing::read_bytes(testing::testdata("hl7/invalid/authored_bad_obx_datatype.hl7"));
+  std::string msg =
+      testing::read_bytes(testing::testdata("hl7/invalid/authored_bad_obx_datatype.hl7"));
   auto m = Message::parse(msg);
   ASSERT_TRUE(m);
   auto problems = validate(*m);
@@ -60,7 +61,8 @@ TEST(Ack, ContentErrorIsAeWithLocationCodeAndSeverity) {
 }
 
 TEST(Ack, UnsupportedVersionIsRejected) {
-  std::string msg = testing::read_bytes(testing::testdata("hl7/invalid/authored_unsupported_version.hl7"));
+  std::string msg =
+      testing::read_bytes(testing::testdata("hl7/invalid/authored_unsupported_version.hl7"));
   auto m = Message::parse(msg);
   ASSERT_TRUE(m);
   auto problems = validate(*m);
@@ -72,8 +74,9 @@ TEST(Ack, UnsupportedVersionIsRejected) {
 }
 
 TEST(Ack, OlderVersionsAlsoGetTheErrorInErr1) {
-  std::string msg = "MSH|^~\\&|A|B|C|D|20240101||ORU^R01|9|P|2.3\rPID|1||X^^^A^MR\rOBR|1||F|C^C^LN\r"
-                    "OBX|1|NM|C^C^LN||x||||||F\r";
+  std::string msg =
+      "MSH|^~\\&|A|B|C|D|20240101||ORU^R01|9|P|2.3\rPID|1||X^^^A^MR\rOBR|1||F|C^C^LN\r"
+      "OBX|1|NM|C^C^LN||x||||||F\r";
   auto m = Message::parse(msg);
   ASSERT_TRUE(m);
   auto problems = validate(*m);
@@ -91,9 +94,12 @@ TEST(Ack, EveryInvalidFileGetsAWellFormedNegativeAck) {
     std::string bytes = testing::read_bytes(path);
     std::vector<model::Error> errors;
     auto split = split_file(bytes);
-    if (!split) errors.push_back(split.error());
-    else if (auto m = Message::parse(split->messages.at(0).text); !m) errors.push_back(m.error());
-    else errors = validate(*m);
+    if (!split)
+      errors.push_back(split.error());
+    else if (auto m = Message::parse(split->messages.at(0).text); !m)
+      errors.push_back(m.error());
+    else
+      errors = validate(*m);
     ASSERT_FALSE(errors.empty());
     std::string ack = make_ack(bytes, errors, options());
     Message a = parse_ack(ack);
@@ -104,7 +110,8 @@ TEST(Ack, EveryInvalidFileGetsAWellFormedNegativeAck) {
 }
 
 TEST(Ack, ManyProblemsGiveABoundedAck) {
-  std::string msg = "MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5.1\rPID|1||X^^^A^MR\rOBR|1||F|C^C^LN\r";
+  std::string msg =
+      "MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5.1\rPID|1||X^^^A^MR\rOBR|1||F|C^C^LN\r";
   for (int i = 0; i < 1000; ++i) msg += "OBX|1|ZZ|C^C^LN||1||||||F\r";
   auto m = Message::parse(msg);
   ASSERT_TRUE(m);

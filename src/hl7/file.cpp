@@ -1,11 +1,11 @@
 #include "hl7/file.hpp"
 
-#include "hl7/internal/scan.hpp"
-
 #include <fmt/format.h>
 
 #include <charconv>
 #include <optional>
+
+#include "hl7/internal/scan.hpp"
 
 namespace labvault::hl7 {
 namespace {
@@ -58,8 +58,8 @@ model::Result<SplitFile> split_file(std::string_view bytes, std::string_view fil
   };
   if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
   if (bytes.starts_with("\xFF\xFE") || bytes.starts_with("\xFE\xFF"))
-    return model::fail(ErrorCode::kEncoding,
-                       "file is UTF-16; HL7 v2 input must be ASCII or UTF-8", loc(1));
+    return model::fail(ErrorCode::kEncoding, "file is UTF-16; HL7 v2 input must be ASCII or UTF-8",
+                       loc(1));
   // Say what the file is before how it is broken: a stream captured with its MLLP envelope,
   // or something that is not HL7 at all.
   if (!bytes.empty() && bytes[0] == '\x0b')
@@ -99,7 +99,8 @@ model::Result<SplitFile> split_file(std::string_view bytes, std::string_view fil
     return !error;  // other control bytes (tab...) are data
   });
   if (error) return std::unexpected(std::move(*error));
-  if (bytes.size() > begin) lines.push_back({bytes.substr(begin, bytes.size() - begin), number, begin});
+  if (bytes.size() > begin)
+    lines.push_back({bytes.substr(begin, bytes.size() - begin), number, begin});
   if (lines.empty()) return model::fail(ErrorCode::kParse, "file holds no HL7 segments", loc(1));
   char fs = lines[0].text.size() > 3 ? lines[0].text[3] : '|';
   int batches = 0, messages_in_batch = 0;
@@ -156,10 +157,10 @@ model::Result<SplitFile> split_file(std::string_view bytes, std::string_view fil
             return model::fail(ErrorCode::kDataType, "FTS-1 file batch count is not a number",
                                loc(l.number, "FTS", 1));
           if (declared != batches)
-            return model::fail(ErrorCode::kSegmentSequence,
-                               fmt::format("FTS-1 says the file holds {} batches, found {}",
-                                           declared, batches),
-                               loc(l.number, "FTS", 1));
+            return model::fail(
+                ErrorCode::kSegmentSequence,
+                fmt::format("FTS-1 says the file holds {} batches, found {}", declared, batches),
+                loc(l.number, "FTS", 1));
         }
       }
     } else if (msg_begin == std::string_view::npos) {

@@ -22,6 +22,7 @@ struct SplitFile {
 
 // Rejects bytes that cannot be HL7 v2 in ASCII/UTF-8 (UTF-16, NUL, MLLP framing bytes) and
 // batch envelopes whose counts disagree with their content. A UTF-8 byte-order mark is skipped.
-[[nodiscard]] model::Result<SplitFile> split_file(std::string_view bytes, std::string_view file = {});
+[[nodiscard]] model::Result<SplitFile> split_file(std::string_view bytes,
+                                                  std::string_view file = {});
 
 }  // namespace labvault::hl7

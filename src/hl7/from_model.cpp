@@ -65,11 +65,17 @@ std::string value_field(const model::Observation& o) {
         if constexpr (std::is_same_v<T, model::NumericValue>) {
           return FieldWriter().set(1, v.text).str();
         } else if constexpr (std::is_same_v<T, model::StructuredNumeric>) {
-          return FieldWriter().set(1, v.comparator).set(2, v.num1).set(3, v.separator).set(4, v.num2).str();
+          return FieldWriter()
+              .set(1, v.comparator)
+              .set(2, v.num1)
+              .set(3, v.separator)
+              .set(4, v.num2)
+              .str();
         } else if constexpr (std::is_same_v<T, model::CodeableConcept>) {
           return internal::write_ce(v);
         } else if constexpr (std::is_same_v<T, model::TextValue>) {
-          if (o.value_type == "ST" || o.value_type == "TX" || o.value_type == "FT" || o.value_type.empty())
+          if (o.value_type == "ST" || o.value_type == "TX" || o.value_type == "FT" ||
+              o.value_type.empty())
             return lines_escaped(v.lines);
           std::string out;  // composite types were kept encoded with standard delimiters
           for (size_t i = 0; i < v.lines.size(); ++i) out += (i ? "~" : "") + v.lines[i];
@@ -83,7 +89,8 @@ std::string value_field(const model::Observation& o) {
 
 void write_notes(std::string& out, const std::vector<std::string>& notes) {
   int i = 0;
-  for (const std::string& n : notes) SegmentWriter("NTE").raw(1, std::to_string(++i)).text(3, n).append_to(out);
+  for (const std::string& n : notes)
+    SegmentWriter("NTE").raw(1, std::to_string(++i)).text(3, n).append_to(out);
 }
 
 void write_obx(std::string& out, const model::Observation& o, int set_id, bool aoe) {
@@ -153,7 +160,9 @@ std::string to_oru_r01(const model::LabMessage& m) {
   if (!e.empty() || !e.attending.empty() || !e.admitted.empty()) {
     SegmentWriter pv1("PV1");
     pv1.raw(1, "1").text(2, e.patient_class).text(3, e.location);
-    pv1.raw(7, internal::write_xcn(e.attending)).text(19, e.visit_number).raw(44, e.admitted.to_hl7());
+    pv1.raw(7, internal::write_xcn(e.attending))
+        .text(19, e.visit_number)
+        .raw(44, e.admitted.to_hl7());
     pv1.append_to(out);
   }
 
@@ -166,7 +175,8 @@ std::string to_oru_r01(const model::LabMessage& m) {
     if (!r && o->service.empty()) continue;
     // ORC only when the order carries something OBR cannot: an ORU without ORC reads back the
     // same order from OBR alone.
-    if (o && (!o->control.empty() || !o->placer_group_number.value.empty() || !o->ordered.empty())) {
+    if (o &&
+        (!o->control.empty() || !o->placer_group_number.value.empty() || !o->ordered.empty())) {
       SegmentWriter orc("ORC");
       orc.text(1, "RE");  // ORU^R01: observations to follow, whatever the order's original control
       orc.raw(2, internal::write_ei(o->placer_order_number));
@@ -178,7 +188,8 @@ std::string to_oru_r01(const model::LabMessage& m) {
     }
     SegmentWriter obr("OBR");
     ++obr_set_id;
-    obr.raw(1, r && !r->set_id.empty() ? FieldWriter().set(1, r->set_id).str() : std::to_string(obr_set_id));
+    obr.raw(1, r && !r->set_id.empty() ? FieldWriter().set(1, r->set_id).str()
+                                       : std::to_string(obr_set_id));
     obr.raw(2, internal::write_ei(r ? r->placer_order_number : o->placer_order_number));
     obr.raw(3, internal::write_ei(r ? r->filler_order_number : o->filler_order_number));
     obr.raw(4, internal::write_ce(r ? r->service : o->service));
@@ -198,14 +209,18 @@ std::string to_oru_r01(const model::LabMessage& m) {
       obr.raw(26, parent.str());
       if (!r->parent_filler_order_number.value.empty())
         obr.raw(29, "^" + internal::write_ei(r->parent_filler_order_number, '&'));
-      obr.raw(32, repeated(r->result_interpreters, [](auto& x) { return internal::write_xcn(x, '&'); }));
+      obr.raw(32, repeated(r->result_interpreters,
+                           [](auto& x) { return internal::write_xcn(x, '&'); }));
     }
     obr.append_to(out);
-    if (r) write_notes(out, r->notes);
-    else if (o) write_notes(out, o->notes);
+    if (r)
+      write_notes(out, r->notes);
+    else if (o)
+      write_notes(out, o->notes);
     int set_id = 0;
     if (o)
-      for (const model::Observation& aoe : o->ask_at_order_entry) write_obx(out, aoe, ++set_id, true);
+      for (const model::Observation& aoe : o->ask_at_order_entry)
+        write_obx(out, aoe, ++set_id, true);
     if (r)
       for (const model::Observation& obs : r->observations) write_obx(out, obs, ++set_id, false);
     int spm_id = 0;

@@ -23,7 +23,8 @@ inline constexpr size_t kMaxProblems = 100;
 [[nodiscard]] std::vector<Error> validate(const Message& message);
 
 // Parses one message's text and maps it: the whole path a single MLLP frame takes.
-[[nodiscard]] Result<model::LabMessage> parse_to_model(std::string_view text, std::string_view file = {});
+[[nodiscard]] Result<model::LabMessage> parse_to_model(std::string_view text,
+                                                       std::string_view file = {});
 
 // Writes the model as an ORU^R01 v2.5.1 with standard delimiters (|^~\&) and CR segment ends.
 // Orders without a report (from OML^O21) become ORC/OBR groups without results; their

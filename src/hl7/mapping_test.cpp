@@ -39,7 +39,9 @@ size_t observation_count(const LabMessage& m) {
   return n;
 }
 
-const model::Observation& first_obs(const LabMessage& m) { return m.reports.at(0).observations.at(0); }
+const model::Observation& first_obs(const LabMessage& m) {
+  return m.reports.at(0).observations.at(0);
+}
 
 TEST(Hl7Mapping, HamaluikLabUsesAlternateLoincAndUnescapesUnits) {
   auto msgs = map_file("hl7/valid/hamaluik_sample_oru_r01_lab.hl7");
@@ -85,7 +87,8 @@ TEST(Hl7Mapping, MicrobiologyKeepsComparatorsAndParentLinks) {
   auto amp = std::get<model::StructuredNumeric>(m.reports[1].observations[0].value);
   EXPECT_EQ(amp.comparator, "<=");
   EXPECT_EQ(amp.num1, "2");
-  EXPECT_EQ(std::get<model::StructuredNumeric>(m.reports[1].observations[1].value).comparator, ">=");
+  EXPECT_EQ(std::get<model::StructuredNumeric>(m.reports[1].observations[1].value).comparator,
+            ">=");
   // The file's second OBR has its tail shifted by one field (the parent result sits in OBR-25),
   // so the status falls back to the OBX statuses rather than failing the message.
   EXPECT_EQ(m.reports[1].status, model::ReportStatus::kFinal);
@@ -96,7 +99,8 @@ TEST(Hl7Mapping, ChildReportKeepsItsParentResultAndOrder) {
       "MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5.1\rPID|1||X^^^A^MR\r"
       "OBR|1||FL-100|630-4^Culture^LN|||||||||||||||||||||F\r"
       "OBX|1|CWE|630-4^Culture^LN|1|112283007^E coli^SCT||||||F\r"
-      "OBR|2||FL-101|29576-6^Susceptibility^LN|||||||||||||||||||||F|630-4&Culture&LN^1^E coli|||^FL-100\r"
+      "OBR|2||FL-101|29576-6^Susceptibility^LN|||||||||||||||||||||F|630-4&Culture&LN^1^E "
+      "coli|||^FL-100\r"
       "OBX|1|SN|18864-9^Ampicillin^LN|1|<=^2|ug/mL||S|||F\r");
   ASSERT_TRUE(m) << m.error().to_string();
   ASSERT_EQ(m->reports.size(), 2u);
@@ -120,11 +124,13 @@ TEST(Hl7Mapping, SensitiveCategoriesComeFromValueSets) {
   ASSERT_EQ(gen.size(), 1u);
   rules.apply(gen[0]);
   ASSERT_EQ(observation_count(gen[0]), 3u);
-  for (const auto& o : gen[0].reports[0].observations) EXPECT_EQ(o.sensitivity, model::Sensitivity::kGenetic);
+  for (const auto& o : gen[0].reports[0].observations)
+    EXPECT_EQ(o.sensitivity, model::Sensitivity::kGenetic);
 
   auto cbc = map_file("hl7/valid/hamaluik_sample_oru_r01_lab.hl7");
   rules.apply(cbc[0]);
-  for (const auto& o : cbc[0].reports[0].observations) EXPECT_EQ(o.sensitivity, model::Sensitivity::kNone);
+  for (const auto& o : cbc[0].reports[0].observations)
+    EXPECT_EQ(o.sensitivity, model::Sensitivity::kNone);
 }
 
 TEST(Hl7Mapping, CorrectionReplacesPreliminaryAndKeepsItInHistory) {
@@ -212,13 +218,15 @@ TEST(Hl7Mapping, OmlAskAtOrderEntryStaysWithTheOrder) {
   ASSERT_EQ(msgs.size(), 1u);
   EXPECT_TRUE(msgs[0].reports.empty());
   ASSERT_EQ(msgs[0].orders.size(), 2u);
-  size_t aoe = msgs[0].orders[0].ask_at_order_entry.size() + msgs[0].orders[1].ask_at_order_entry.size();
+  size_t aoe =
+      msgs[0].orders[0].ask_at_order_entry.size() + msgs[0].orders[1].ask_at_order_entry.size();
   EXPECT_GE(aoe, 1u);
   EXPECT_EQ(msgs[0].orders[1].service.codings.at(0).code, "1680");
 }
 
 TEST(Hl7Mapping, BatchFilesYieldEveryMessage) {
-  for (const char* f : {"hl7/batch/authored_batch_2msgs.hl7", "hl7/batch/authored_two_messages_no_envelope.hl7"}) {
+  for (const char* f :
+       {"hl7/batch/authored_batch_2msgs.hl7", "hl7/batch/authored_two_messages_no_envelope.hl7"}) {
     auto msgs = map_file(f);
     ASSERT_EQ(msgs.size(), 2u) << f;
     EXPECT_NE(msgs[0].header.control_id, msgs[1].header.control_id);
@@ -305,12 +313,14 @@ TEST(Hl7Mapping, InvalidFilesGetTheSpecificProblem) {
     const char* segment;
     int field;
   };
-  for (const Case& c : {Case{"authored_unsupported_version.hl7", ErrorCode::kUnsupportedVersion, "MSH", 12},
-                        Case{"authored_bad_obx_datatype.hl7", ErrorCode::kTableValue, "OBX", 2},
-                        Case{"authored_msh_only.hl7", ErrorCode::kSegmentSequence, "MSH", 0},
-                        Case{"authored_bad_timestamp.hl7", ErrorCode::kDataType, "MSH", 7},
-                        Case{"authored_unknown_result_status.hl7", ErrorCode::kTableValue, "OBX", 11}}) {
-    std::string bytes = testing::read_bytes(testing::testdata(std::string("hl7/invalid/") + c.file));
+  for (const Case& c :
+       {Case{"authored_unsupported_version.hl7", ErrorCode::kUnsupportedVersion, "MSH", 12},
+        Case{"authored_bad_obx_datatype.hl7", ErrorCode::kTableValue, "OBX", 2},
+        Case{"authored_msh_only.hl7", ErrorCode::kSegmentSequence, "MSH", 0},
+        Case{"authored_bad_timestamp.hl7", ErrorCode::kDataType, "MSH", 7},
+        Case{"authored_unknown_result_status.hl7", ErrorCode::kTableValue, "OBX", 11}}) {
+    std::string bytes =
+        testing::read_bytes(testing::testdata(std::string("hl7/invalid/") + c.file));
     auto m = Message::parse(bytes);
     ASSERT_TRUE(m) << c.file;
     auto problems = validate(*m);
@@ -335,7 +345,8 @@ TEST(Hl7Mapping, OruOrderGroupWithoutObrIsASequenceError) {
 
 TEST(Hl7RoundTrip, BareOmlOrderIsLeftOutOfTheOru) {
   // Found by the fuzzer: an OML^O21 ORC without OBR must not become an ORU OBR without OBR-4.
-  std::string text = testing::read_bytes(std::string(LABVAULT_SOURCE_DIR) + "/fuzz/corpus/hl7/regression_oml_bare_orc.hl7");
+  std::string text = testing::read_bytes(std::string(LABVAULT_SOURCE_DIR) +
+                                         "/fuzz/corpus/hl7/regression_oml_bare_orc.hl7");
   auto split = split_file(text);
   ASSERT_TRUE(split);
   auto m = Message::parse(split->messages.at(0).text);
@@ -367,7 +378,8 @@ TEST(Hl7Mapping, NotesStayWithTheirOrderGroup) {
   auto m = parse_to_model(
       "MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5.1\rPID|1||X^^^A^MR\r"
       "ORC|RE|P1\rOBR|1|P1||C^C^LN\rNTE|1||first group\rOBX|1|NM|C^C^LN||1||||||F\r"
-      "ORC|RE|P2\rNTE|1||written before the second OBR\rOBR|2|P2||D^D^LN\rOBX|1|NM|D^D^LN||2||||||F\r");
+      "ORC|RE|P2\rNTE|1||written before the second "
+      "OBR\rOBR|2|P2||D^D^LN\rOBX|1|NM|D^D^LN||2||||||F\r");
   ASSERT_TRUE(m) << m.error().to_string();
   ASSERT_EQ(m->reports.size(), 2u);
   EXPECT_EQ(m->reports[0].notes, std::vector<std::string>{"first group"});
@@ -407,7 +419,8 @@ TEST(Hl7Mapping, ErrorsNeverEchoFieldValues) {
   ASSERT_TRUE(m);
   auto problems = validate(*m);
   EXPECT_GE(problems.size(), 6u);
-  for (const auto& p : problems) EXPECT_EQ(p.to_string().find("CANARY"), std::string::npos) << p.to_string();
+  for (const auto& p : problems)
+    EXPECT_EQ(p.to_string().find("CANARY"), std::string::npos) << p.to_string();
 }
 
 }  // namespace

@@ -1,13 +1,13 @@
 #include "hl7/message.hpp"
 
-#include "hl7/internal/scan.hpp"
-
 #include <fmt/format.h>
 
 #include <array>
 #include <cctype>
 #include <cstring>
 #include <optional>
+
+#include "hl7/internal/scan.hpp"
 
 namespace labvault::hl7 {
 namespace {
@@ -176,8 +176,8 @@ Result<Message> Message::parse(std::string_view text, int first_line, std::strin
                     where(static_cast<int>(line), id)};
       return false;
     }
-    m.segments_.push_back({first_field, count, line, static_cast<uint32_t>(seg_begin),
-                           static_cast<uint32_t>(end)});
+    m.segments_.push_back(
+        {first_field, count, line, static_cast<uint32_t>(seg_begin), static_cast<uint32_t>(end)});
     return true;
   };
   auto open_segment = [&](size_t begin) {
@@ -186,35 +186,38 @@ Result<Message> Message::parse(std::string_view text, int first_line, std::strin
     in_segment = true;
   };
 
-  auto is_crlf_tail = [&](size_t pos) { return text[pos] == '\n' && pos > 0 && text[pos - 1] == '\r'; };
-  internal::for_each_match(text, sep, '\r', '\n', [&](size_t pos) __attribute__((always_inline)) {
-    const char c = text[pos];
-    if (!in_segment) {
-      if (c == sep) {
-        open_segment(seg_begin);  // seg_begin is just past the last terminator
-      } else {
-        // A line without any field separator is still a segment (its id gets checked).
-        if (pos > seg_begin) {
-          open_segment(seg_begin);
-          if (!close_segment(pos)) return false;
-          in_segment = false;
+  auto is_crlf_tail = [&](size_t pos) {
+    return text[pos] == '\n' && pos > 0 && text[pos - 1] == '\r';
+  };
+  internal::for_each_match(
+      text, sep, '\r', '\n', [&](size_t pos) __attribute__((always_inline)) {
+        const char c = text[pos];
+        if (!in_segment) {
+          if (c == sep) {
+            open_segment(seg_begin);  // seg_begin is just past the last terminator
+          } else {
+            // A line without any field separator is still a segment (its id gets checked).
+            if (pos > seg_begin) {
+              open_segment(seg_begin);
+              if (!close_segment(pos)) return false;
+              in_segment = false;
+            }
+            if (!is_crlf_tail(pos)) ++line;
+            seg_begin = pos + 1;
+            return true;
+          }
         }
+        if (c == sep) {
+          m.fields_.push_back(text.substr(field_begin, pos - field_begin));
+          field_begin = pos + 1;
+          return true;
+        }
+        if (!close_segment(pos)) return false;
         if (!is_crlf_tail(pos)) ++line;
+        in_segment = false;
         seg_begin = pos + 1;
         return true;
-      }
-    }
-    if (c == sep) {
-      m.fields_.push_back(text.substr(field_begin, pos - field_begin));
-      field_begin = pos + 1;
-      return true;
-    }
-    if (!close_segment(pos)) return false;
-    if (!is_crlf_tail(pos)) ++line;
-    in_segment = false;
-    seg_begin = pos + 1;
-    return true;
-  });
+      });
   if (error) return std::unexpected(std::move(*error));
   if (!in_segment && seg_begin < n) open_segment(seg_begin);
   if (in_segment && !close_segment(n)) return std::unexpected(std::move(*error));
@@ -236,12 +239,18 @@ std::string unescape(std::string_view raw, const Delimiters& d) {
     }
     std::string_view seq = raw.substr(esc + 1, close - esc - 1);
     pos = close + 1;
-    if (seq == "F") out += d.field;
-    else if (seq == "S") out += d.component;
-    else if (seq == "T") out += d.subcomponent;
-    else if (seq == "R") out += d.repetition;
-    else if (seq == "E") out += d.escape;
-    else if (seq == ".br" || seq.starts_with(".sp")) out += '\n';
+    if (seq == "F")
+      out += d.field;
+    else if (seq == "S")
+      out += d.component;
+    else if (seq == "T")
+      out += d.subcomponent;
+    else if (seq == "R")
+      out += d.repetition;
+    else if (seq == "E")
+      out += d.escape;
+    else if (seq == ".br" || seq.starts_with(".sp"))
+      out += '\n';
     else if (seq == "H" || seq == "N" || seq.starts_with(".in") || seq.starts_with(".ti") ||
              seq.starts_with(".sk") || seq == ".ce" || seq == ".fi" || seq == ".nf")
       ;  // highlighting and formatting hints carry no data (2.7.2, 2.7.6)
@@ -250,11 +259,15 @@ std::string unescape(std::string_view raw, const Delimiters& d) {
       std::string bytes;
       for (size_t k = 1; k + 1 < seq.size(); k += 2) {
         int hi = hex_value(seq[k]), lo = hex_value(seq[k + 1]);
-        if (hi < 0 || lo < 0) ok = false;
-        else bytes += static_cast<char>(hi * 16 + lo);
+        if (hi < 0 || lo < 0)
+          ok = false;
+        else
+          bytes += static_cast<char>(hi * 16 + lo);
       }
-      if (ok) out += bytes;
-      else out.append(raw.substr(esc, close - esc + 1));
+      if (ok)
+        out += bytes;
+      else
+        out.append(raw.substr(esc, close - esc + 1));
     } else if (seq.size() > 0 && (seq[0] == 'C' || seq[0] == 'M')) {
       ;  // character set switches: the model holds UTF-8 text already
     } else {
@@ -273,15 +286,22 @@ void append_escaped(std::string& out, std::string_view value, const Delimiters& 
     out += d.escape;
   };
   for (char c : value) {
-    if (c == d.field) seq("F");
-    else if (c == d.component) seq("S");
-    else if (c == d.subcomponent) seq("T");
-    else if (c == d.repetition) seq("R");
-    else if (c == d.escape) seq("E");
-    else if (c == '\n') seq(".br");
+    if (c == d.field)
+      seq("F");
+    else if (c == d.component)
+      seq("S");
+    else if (c == d.subcomponent)
+      seq("T");
+    else if (c == d.repetition)
+      seq("R");
+    else if (c == d.escape)
+      seq("E");
+    else if (c == '\n')
+      seq(".br");
     else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       seq(fmt::format("X{:02X}", static_cast<unsigned char>(c)));
-    else out += c;
+    else
+      out += c;
   }
 }
 

@@ -123,7 +123,7 @@ class Message {
     uint32_t first_field;  // index into fields_ of the segment id
     uint32_t field_count;  // including the id
     uint32_t line;
-    uint32_t begin, end;   // byte range in text_
+    uint32_t begin, end;  // byte range in text_
   };
   std::string_view text_;
   Delimiters delims_;

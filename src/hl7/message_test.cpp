@@ -58,8 +58,8 @@ TEST(Hl7Parse, EscapingRoundTripsArbitraryText) {
 
 TEST(Hl7Parse, CrLfAndCrLfEndingsGiveTheSameSegments) {
   for (std::string_view end : {"\r", "\n", "\r\n"}) {
-    std::string text = "MSH|^~\\&|A" + std::string(end) + "PID|1" + std::string(end) + std::string(end) +
-                       "ZXY|keep^me" + std::string(end);
+    std::string text = "MSH|^~\\&|A" + std::string(end) + "PID|1" + std::string(end) +
+                       std::string(end) + "ZXY|keep^me" + std::string(end);
     auto m = Message::parse(text);
     ASSERT_TRUE(m) << m.error().to_string();
     ASSERT_EQ(m->segment_count(), 3u);
@@ -82,8 +82,9 @@ TEST(Hl7Parse, BadHeadersAreRejectedWithTheirField) {
     std::string text;
     int field;
   };
-  for (const Case& c : {Case{"MSHH0\r", 1}, Case{"MSH|0000|||\r", 2}, Case{"MSH|^|||ADT^A40\r", 2},
-                        Case{"MSH||||||\r", 2}, Case{"MSH|^~\\^|A\r", 2}, Case{"MSH|^~|&|A\r", 2}}) {
+  for (const Case& c :
+       {Case{"MSHH0\r", 1}, Case{"MSH|0000|||\r", 2}, Case{"MSH|^|||ADT^A40\r", 2},
+        Case{"MSH||||||\r", 2}, Case{"MSH|^~\\^|A\r", 2}, Case{"MSH|^~|&|A\r", 2}}) {
     auto m = Message::parse(c.text);
     ASSERT_FALSE(m) << c.text;
     EXPECT_EQ(m.error().location.segment, "MSH") << c.text;
@@ -107,15 +108,17 @@ TEST(Hl7Parse, HugeFieldCountsParseInLinearSpace) {
 
 TEST(Hl7Split, BatchEnvelopeCountsAreChecked) {
   // split_file returns views: the bytes must outlive the result.
-  const std::string bytes = testing::read_bytes(testing::testdata("hl7/batch/authored_batch_2msgs.hl7"));
+  const std::string bytes =
+      testing::read_bytes(testing::testdata("hl7/batch/authored_batch_2msgs.hl7"));
   auto ok = split_file(bytes);
   ASSERT_TRUE(ok) << ok.error().to_string();
   EXPECT_TRUE(ok->batch);
   ASSERT_EQ(ok->messages.size(), 2u);
   EXPECT_TRUE(ok->messages[1].text.starts_with("MSH"));
 
-  auto bad = split_file(testing::read_bytes(testing::testdata("hl7/invalid/authored_batch_count_mismatch.hl7")),
-                        "x.hl7");
+  auto bad = split_file(
+      testing::read_bytes(testing::testdata("hl7/invalid/authored_batch_count_mismatch.hl7")),
+      "x.hl7");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().location.segment, "BTS");
   EXPECT_EQ(bad.error().location.field, 1);
@@ -137,14 +140,16 @@ TEST(Hl7Split, EncodingProblemsAreNamed) {
   ASSERT_FALSE(utf16);
   EXPECT_EQ(utf16.error().code, ErrorCode::kEncoding);
   EXPECT_NE(utf16.error().message.find("UTF-16"), std::string::npos);
-  auto mllp = split_file(testing::read_bytes(testing::testdata("hl7/invalid/authored_mllp_framing_in_file.hl7")));
+  auto mllp = split_file(
+      testing::read_bytes(testing::testdata("hl7/invalid/authored_mllp_framing_in_file.hl7")));
   ASSERT_FALSE(mllp);
   EXPECT_NE(mllp.error().message.find("0x0B"), std::string::npos);
   std::string_view with_bom = "\xEF\xBB\xBFMSH|^~\\&|A\r";
   auto bom = split_file(with_bom);
   ASSERT_TRUE(bom);
   EXPECT_TRUE(bom->messages[0].text.starts_with("MSH"));
-  auto random = split_file(testing::read_bytes(testing::testdata("hl7/invalid/authored_random_bytes.bin")));
+  auto random =
+      split_file(testing::read_bytes(testing::testdata("hl7/invalid/authored_random_bytes.bin")));
   ASSERT_FALSE(random);
   EXPECT_NE(random.error().message.find("does not start with an MSH"), std::string::npos);
   auto inner = split_file(std::string("MSH|^~\\&|A\rPID|1|x\x1cy\r"));

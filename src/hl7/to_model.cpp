@@ -5,23 +5,28 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <unordered_map>
 
 #include "hl7/hl7.hpp"
 #include "hl7/internal/datatypes.hpp"
+#include "hl7/internal/values.hpp"
 
 namespace labvault::hl7 {
 namespace {
 
+using internal::is_number;
 using internal::Parts;
+using internal::read_range;
+using internal::report_status;
+using internal::to_double;
 using model::ErrorCode;
 
 constexpr std::array<std::string_view, 5> kVersions{"2.3", "2.3.1", "2.4", "2.5", "2.5.1"};
 // HL7 table 0125 value types (v2.5.1, plus CWE/CNE/DTM/ID/IS seen in lab feeds).
 constexpr std::array<std::string_view, 32> kValueTypes{
-    "AD", "CE",  "CF", "CK", "CN", "CP", "CWE", "CNE", "CX", "DT",  "DTM", "ED", "FT", "ID", "IS", "MO",
-    "NM", "PN",  "RP", "SN", "ST", "TM", "TN",  "TS",  "TX", "XAD", "XCN", "XON", "XPN", "XTN", "NA", "MA"};
+    "AD", "CE", "CF", "CK",  "CN",  "CP",  "CWE", "CNE", "CX", "DT", "DTM",
+    "ED", "FT", "ID", "IS",  "MO",  "NM",  "PN",  "RP",  "SN", "ST", "TM",
+    "TN", "TS", "TX", "XAD", "XCN", "XON", "XPN", "XTN", "NA", "MA"};
 constexpr std::string_view kReportStatuses = "OISAPCRFXYZ";  // HL7 table 0123
 
 // Segment ids are 3 bytes: compare them as one integer instead of through memcmp.
@@ -30,79 +35,6 @@ constexpr uint32_t tag(std::string_view id) {
                               static_cast<uint32_t>(static_cast<unsigned char>(id[1])) << 8 |
                               static_cast<unsigned char>(id[2])
                         : 0;
-}
-
-bool is_number(std::string_view s) {
-  // HL7 NM: optional sign, digits, optional decimal point (2.A.47).
-  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
-  bool digit = false, dot = false;
-  for (char c : s) {
-    if (c >= '0' && c <= '9') digit = true;
-    else if (c == '.' && !dot) dot = true;
-    else return false;
-  }
-  return digit;
-}
-
-double to_double(std::string_view s) {
-  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
-  // Clinger's fast path: up to 15 significant digits and 22 decimals, mantissa / 10^k is exact
-  // in binary64 and correctly rounded, so lab values skip the general (slow) conversion.
-  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-  bool negative = !s.empty() && s[0] == '-';
-  std::string_view digits = negative ? s.substr(1) : s;
-  uint64_t mantissa = 0;
-  int count = 0, scale = 0;
-  bool dot = false, fast = !digits.empty();
-  for (char c : digits) {
-    if (c == '.') {
-      dot = true;
-    } else if (++count > 15) {
-      fast = false;
-      break;
-    } else {
-      mantissa = mantissa * 10 + static_cast<uint64_t>(c - '0');
-      scale += dot;
-    }
-  }
-  if (fast) {
-    double v = static_cast<double>(mantissa) / kPow10[scale];
-    return negative ? -v : v;
-  }
-  double v = 0;
-  std::from_chars(s.data(), s.data() + s.size(), v);
-  return v;
-}
-
-model::ReferenceRange read_range(std::string text) {
-  model::ReferenceRange r;
-  r.text = std::move(text);
-  std::string_view t = r.text;
-  if (t.starts_with('<') || t.starts_with('>')) {
-    std::string_view rest = t.substr(t.size() > 1 && t[1] == '=' ? 2 : 1);
-    if (is_number(rest)) (t[0] == '<' ? r.high : r.low) = to_double(rest);
-    return r;
-  }
-  size_t dash = t.find('-', t.starts_with('-') ? 1 : 0);
-  if (dash != std::string_view::npos && is_number(t.substr(0, dash)) && is_number(t.substr(dash + 1))) {
-    r.low = to_double(t.substr(0, dash));
-    r.high = to_double(t.substr(dash + 1));
-  }
-  return r;
-}
-
-model::ReportStatus report_status(std::string_view code, const std::vector<model::Observation>& obs) {
-  using RS = model::ReportStatus;
-  if (auto status = model::report_status_from_hl7(code)) return *status;
-  // No OBR-25: derive from the results, the way a reader of the message would.
-  if (obs.empty()) return RS::kRegistered;
-  using S = model::ResultStatus;
-  if (std::ranges::any_of(obs, [](auto& o) { return o.status == S::kCorrected; })) return RS::kCorrected;
-  if (std::ranges::all_of(obs, [](auto& o) { return o.status == S::kFinal || o.status == S::kFinalUnchanged; }))
-    return RS::kFinal;
-  return RS::kPreliminary;
 }
 
 class Mapper {
@@ -195,13 +127,15 @@ class Mapper {
       supported = false;
     } else if (std::ranges::find(kVersions, h.version) == kVersions.end()) {
       problem(ErrorCode::kUnsupportedVersion,
-              "MSH-12 version is not supported (labvault accepts 2.3, 2.3.1, 2.4, 2.5, 2.5.1)", msh, 12);
+              "MSH-12 version is not supported (labvault accepts 2.3, 2.3.1, 2.4, 2.5, 2.5.1)", msh,
+              12);
       supported = false;
     }
     if (h.processing_id.empty()) {
       problem(ErrorCode::kRequiredFieldMissing, "MSH-11.1 processing id is required", msh, 11, 1);
     } else if (h.processing_id != "P" && h.processing_id != "T" && h.processing_id != "D") {
-      problem(ErrorCode::kUnsupportedProcessingId, "MSH-11 processing id must be P, T or D", msh, 11);
+      problem(ErrorCode::kUnsupportedProcessingId, "MSH-11 processing id must be P, T or D", msh,
+              11);
       supported = false;
     }
     if (h.message_type.empty()) {
@@ -209,13 +143,14 @@ class Mapper {
       supported = false;
     } else if (h.message_type != "ORU" && h.message_type != "OML") {
       problem(ErrorCode::kUnsupportedMessageType,
-              "MSH-9 message type is not supported (labvault accepts ORU^R01 and OML^O21)", msh, 9, 1);
+              "MSH-9 message type is not supported (labvault accepts ORU^R01 and OML^O21)", msh, 9,
+              1);
       supported = false;
     } else if ((h.message_type == "ORU" && h.trigger_event != "R01") ||
                (h.message_type == "OML" && h.trigger_event != "O21")) {
       problem(ErrorCode::kUnsupportedEvent,
-              fmt::format("MSH-9 trigger event is not supported for {} (expected {})", h.message_type,
-                          h.message_type == "ORU" ? "R01" : "O21"),
+              fmt::format("MSH-9 trigger event is not supported for {} (expected {})",
+                          h.message_type, h.message_type == "ORU" ? "R01" : "O21"),
               msh, 9, 2);
       supported = false;
     }
@@ -226,18 +161,26 @@ class Mapper {
   void segment(const Segment& seg) {
     std::string_view id = seg.id();
     switch (tag(id)) {
-      case tag("PID"): return patient(seg);
-      case tag("PV1"): return encounter(seg);
-      case tag("ORC"): return order(seg);
-      case tag("OBR"): return request(seg);
-      case tag("OBX"): return observation(seg);
-      case tag("NTE"): return note(seg);
-      case tag("SPM"): return specimen(seg);
+      case tag("PID"):
+        return patient(seg);
+      case tag("PV1"):
+        return encounter(seg);
+      case tag("ORC"):
+        return order(seg);
+      case tag("OBR"):
+        return request(seg);
+      case tag("OBX"):
+        return observation(seg);
+      case tag("NTE"):
+        return note(seg);
+      case tag("SPM"):
+        return specimen(seg);
       case tag("TQ1"):
         if (!out_.orders.empty() && out_.orders.back().priority.empty())
           out_.orders.back().priority = seg.field(9).component(1).str();
         return;
-      default: break;
+      default:
+        break;
     }
     if (id[0] == 'Z') out_.extra_segments.push_back(standardize(seg.raw()));
     // Other standard segments (SFT, PD1, NK1, PV2, IN1, GT1, CTI...) are not part of the model.
@@ -256,25 +199,36 @@ class Mapper {
     s.reserve(raw.size() + 8);
     auto escaped = [&](char code) { s += '\\', s += code, s += '\\'; };
     for (char c : raw) {
-      if (c == d.field) s += '|';
-      else if (c == d.component) s += '^';
-      else if (c == d.repetition) s += '~';
-      else if (c == d.escape) s += '\\';
-      else if (c == d.subcomponent) s += '&';
-      else if (c == '|') escaped('F');
-      else if (c == '^') escaped('S');
-      else if (c == '~') escaped('R');
-      else if (c == '\\') escaped('E');
-      else if (c == '&') escaped('T');
-      else s += c;
+      if (c == d.field)
+        s += '|';
+      else if (c == d.component)
+        s += '^';
+      else if (c == d.repetition)
+        s += '~';
+      else if (c == d.escape)
+        s += '\\';
+      else if (c == d.subcomponent)
+        s += '&';
+      else if (c == '|')
+        escaped('F');
+      else if (c == '^')
+        escaped('S');
+      else if (c == '~')
+        escaped('R');
+      else if (c == '\\')
+        escaped('E');
+      else if (c == '&')
+        escaped('T');
+      else
+        s += c;
     }
     return s;
   }
 
   void patient(const Segment& seg) {
     if (seen_patient_) {
-      problem(ErrorCode::kSegmentSequence,
-              "a second PID: labvault accepts one patient per message", seg);
+      problem(ErrorCode::kSegmentSequence, "a second PID: labvault accepts one patient per message",
+              seg);
       return;
     }
     seen_patient_ = true;
@@ -289,8 +243,8 @@ class Mapper {
         if (!id.value.empty()) p.identifiers.push_back(std::move(id));
       });
       if (f == 3 && p.identifiers.size() == before)
-        problem(ErrorCode::kRequiredFieldMissing, "PID-3 (patient identifier list) holds no identifier",
-                seg, 3);
+        problem(ErrorCode::kRequiredFieldMissing,
+                "PID-3 (patient identifier list) holds no identifier", seg, 3);
     }
     Piece names = seg.field(5);
     names.for_each_repetition([&](Piece rep) {
@@ -299,7 +253,8 @@ class Mapper {
     });
     p.birth_date = datetime(seg, 7);
     std::string sex = seg.field(8).component(1).str();
-    if (sex.size() > 1 || (!sex.empty() && std::string_view("FMOUAN").find(sex) == std::string_view::npos)) {
+    if (sex.size() > 1 ||
+        (!sex.empty() && std::string_view("FMOUAN").find(sex) == std::string_view::npos)) {
       problem(ErrorCode::kTableValue, "PID-8 administrative sex is not in HL7 table 0001", seg, 8);
     }
     p.sex = model::sex_from_hl7(sex);
@@ -337,8 +292,8 @@ class Mapper {
     if (oml_ || !orc_pending_) return;
     const int occurrence = occurrence_;
     occurrence_ = orc_occurrence_;  // the location is the ORC that has no OBR
-    problem(ErrorCode::kSegmentSequence, "ORC without an OBR: ORU^R01 needs one in every order group",
-            m_.segment(orc_index_));
+    problem(ErrorCode::kSegmentSequence,
+            "ORC without an OBR: ORU^R01 needs one in every order group", m_.segment(orc_index_));
     occurrence_ = occurrence;
   }
 
@@ -446,7 +401,8 @@ class Mapper {
     if (status.empty()) {
       // A result value without a status cannot be trusted; an empty OBX without one is a
       // placeholder for a result still in the lab.
-      if (!std::holds_alternative<std::monostate>(o.value)) required(seg, 11, "observation result status");
+      if (!std::holds_alternative<std::monostate>(o.value))
+        required(seg, 11, "observation result status");
       o.status = model::ResultStatus::kPending;
     } else if (auto s = model::result_status_from_hl7(status)) {
       o.status = *s;
@@ -472,8 +428,8 @@ class Mapper {
     if (field.empty() || field.is_null()) return;
     const std::string& t = o.value_type;
     if (t.empty()) {
-      problem(ErrorCode::kRequiredFieldMissing, "OBX-2 value type is required when OBX-5 has a value",
-              seg, 2);
+      problem(ErrorCode::kRequiredFieldMissing,
+              "OBX-2 value type is required when OBX-5 has a value", seg, 2);
       return;
     }
     Piece first = field.repetition(1);
@@ -487,7 +443,8 @@ class Mapper {
     } else if (t == "SN") {
       model::StructuredNumeric sn{first.component(1).str(), first.component(2).str(),
                                   first.component(3).str(), first.component(4).str()};
-      static constexpr std::array<std::string_view, 7> kComparators{"", ">", "<", ">=", "<=", "=", "<>"};
+      static constexpr std::array<std::string_view, 7> kComparators{
+          "", ">", "<", ">=", "<=", "=", "<>"};
       if (std::ranges::find(kComparators, sn.comparator) == kComparators.end() ||
           (!sn.num1.empty() && !is_number(sn.num1)) || (!sn.num2.empty() && !is_number(sn.num2)))
         problem(ErrorCode::kDataType,
@@ -518,18 +475,28 @@ class Mapper {
       text += rep.str();
     });
     switch (context_) {
-      case Context::kResult: out_.reports.back().observations.back().notes.push_back(std::move(text)); break;
-      case Context::kAoe: out_.orders.back().ask_at_order_entry.back().notes.push_back(std::move(text)); break;
+      case Context::kResult:
+        out_.reports.back().observations.back().notes.push_back(std::move(text));
+        break;
+      case Context::kAoe:
+        out_.orders.back().ask_at_order_entry.back().notes.push_back(std::move(text));
+        break;
       case Context::kOrder:
         // ORU: notes between ORC and OBR wait for the OBR, so they never land on the previous
         // group; notes after the OBR belong to the report.
-        if (oml_) out_.orders.back().notes.push_back(std::move(text));
-        else if (orc_pending_) pending_notes_.push_back(std::move(text));
-        else if (report_open_) out_.reports.back().notes.push_back(std::move(text));
+        if (oml_)
+          out_.orders.back().notes.push_back(std::move(text));
+        else if (orc_pending_)
+          pending_notes_.push_back(std::move(text));
+        else if (report_open_)
+          out_.reports.back().notes.push_back(std::move(text));
         break;
-      case Context::kPatient: out_.patient_notes.push_back(std::move(text)); break;
+      case Context::kPatient:
+        out_.patient_notes.push_back(std::move(text));
+        break;
       case Context::kHeader:
-      case Context::kSpecimen: break;  // message- and specimen-level notes have no home in the model
+      case Context::kSpecimen:
+        break;  // message- and specimen-level notes have no home in the model
     }
   }
 
@@ -547,8 +514,10 @@ class Mapper {
     s.source_site = internal::read_ce({seg.field(8)});
     s.collected = datetime(seg, 17);
     s.received = datetime(seg, 18);
-    if (oml_ || !report_open_) out_.orders.back().specimens.push_back(std::move(s));
-    else out_.reports.back().specimens.push_back(std::move(s));
+    if (oml_ || !report_open_)
+      out_.orders.back().specimens.push_back(std::move(s));
+    else
+      out_.reports.back().specimens.push_back(std::move(s));
     context_ = Context::kSpecimen;
   }
 
@@ -558,13 +527,16 @@ class Mapper {
     if (!seen_patient_) {
       occurrence_ = 1;
       problem(ErrorCode::kSegmentSequence,
-              fmt::format("{}^{} has no PID segment", out_.header.message_type, out_.header.trigger_event),
+              fmt::format("{}^{} has no PID segment", out_.header.message_type,
+                          out_.header.trigger_event),
               msh);
     }
-    if (out_.orders.empty() || std::ranges::none_of(out_.orders, [](auto& o) { return !o.service.empty(); })) {
+    if (out_.orders.empty() ||
+        std::ranges::none_of(out_.orders, [](auto& o) { return !o.service.empty(); })) {
       occurrence_ = 1;
       problem(ErrorCode::kSegmentSequence,
-              fmt::format("{}^{} has no OBR segment", out_.header.message_type, out_.header.trigger_event),
+              fmt::format("{}^{} has no OBR segment", out_.header.message_type,
+                          out_.header.trigger_event),
               msh);
     }
     for (model::Report& r : out_.reports) {

@@ -36,7 +36,8 @@ Result<DateTime> check(DateTime dt, std::string_view what) {
   if (dt.precision >= P::kHour && dt.hour > 23) return bad("hour");
   if (dt.precision >= P::kMinute && dt.minute > 59) return bad("minute");
   if (dt.precision >= P::kSecond && dt.second > 60) return bad("second");
-  if (dt.utc_offset_minutes && (*dt.utc_offset_minutes > 14 * 60 || *dt.utc_offset_minutes < -14 * 60))
+  if (dt.utc_offset_minutes &&
+      (*dt.utc_offset_minutes > 14 * 60 || *dt.utc_offset_minutes < -14 * 60))
     return bad("UTC offset");
   return dt;
 }
@@ -68,15 +69,28 @@ Result<DateTime> DateTime::parse_hl7(std::string_view text) {
   }
   if (!all_digits(body)) return bad();
   switch (body.size()) {
-    case 14: dt.second = to_int(body.substr(12, 2)); [[fallthrough]];
-    case 12: dt.minute = to_int(body.substr(10, 2)); [[fallthrough]];
-    case 10: dt.hour = to_int(body.substr(8, 2)); [[fallthrough]];
-    case 8: dt.day = to_int(body.substr(6, 2)); [[fallthrough]];
-    case 6: dt.month = to_int(body.substr(4, 2)); [[fallthrough]];
-    case 4: dt.year = to_int(body.substr(0, 4)); break;
-    default: return bad();
+    case 14:
+      dt.second = to_int(body.substr(12, 2));
+      [[fallthrough]];
+    case 12:
+      dt.minute = to_int(body.substr(10, 2));
+      [[fallthrough]];
+    case 10:
+      dt.hour = to_int(body.substr(8, 2));
+      [[fallthrough]];
+    case 8:
+      dt.day = to_int(body.substr(6, 2));
+      [[fallthrough]];
+    case 6:
+      dt.month = to_int(body.substr(4, 2));
+      [[fallthrough]];
+    case 4:
+      dt.year = to_int(body.substr(0, 4));
+      break;
+    default:
+      return bad();
   }
-  static constexpr Precision kBySize[] = {Precision::kYear, Precision::kMonth, Precision::kDay,
+  static constexpr Precision kBySize[] = {Precision::kYear, Precision::kMonth,  Precision::kDay,
                                           Precision::kHour, Precision::kMinute, Precision::kSecond};
   dt.precision = kBySize[(body.size() - 4) / 2];
   return check(std::move(dt), kWhat);
@@ -100,7 +114,8 @@ std::string DateTime::to_hl7() const {
 
 Result<DateTime> DateTime::parse_iso(std::string_view text) {
   DateTime dt;
-  constexpr std::string_view kWhat = "FHIR dateTime (expected YYYY[-MM[-DD[Thh:mm:ss[.f](Z|+hh:mm)]]])";
+  constexpr std::string_view kWhat =
+      "FHIR dateTime (expected YYYY[-MM[-DD[Thh:mm:ss[.f](Z|+hh:mm)]]])";
   auto bad = [&] { return fail(ErrorCode::kDataType, fmt::format("not a valid {}", kWhat)); };
   auto digits = [&](size_t pos, size_t n) -> std::optional<int> {
     if (pos + n > text.size() || !all_digits(text.substr(pos, n))) return std::nullopt;

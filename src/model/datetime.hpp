@@ -16,7 +16,7 @@ struct DateTime {
 
   Precision precision = Precision::kNone;
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  std::string fraction;                  // digits after the decimal point of the seconds, as sent
+  std::string fraction;                   // digits after the decimal point of the seconds, as sent
   std::optional<int> utc_offset_minutes;  // east of UTC; nullopt when the sender gave none
 
   [[nodiscard]] bool empty() const { return precision == Precision::kNone; }

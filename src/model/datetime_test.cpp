@@ -36,8 +36,8 @@ TEST(DateTime, IsoOutputCarriesZoneWhenTimeIsPresent) {
 }
 
 TEST(DateTime, IsoParsesWhatToIsoWrites) {
-  for (std::string_view s : {"1967", "1967-02", "1967-02-02", "2008-08-18T18:30:02.1-07:00",
-                             "2014-11-13T09:17:00Z"}) {
+  for (std::string_view s :
+       {"1967", "1967-02", "1967-02-02", "2008-08-18T18:30:02.1-07:00", "2014-11-13T09:17:00Z"}) {
     auto dt = DateTime::parse_iso(s);
     ASSERT_TRUE(dt) << s;
     EXPECT_EQ(dt->to_iso(), s);

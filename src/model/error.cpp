@@ -34,22 +34,38 @@ std::string Error::to_string() const {
 
 std::string_view to_string(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kParse: return "parse error";
-    case ErrorCode::kEncoding: return "encoding error";
-    case ErrorCode::kSegmentSequence: return "segment sequence error";
-    case ErrorCode::kRequiredFieldMissing: return "required field missing";
-    case ErrorCode::kDataType: return "data type error";
-    case ErrorCode::kTableValue: return "table value not found";
-    case ErrorCode::kValueTooLong: return "value too long";
-    case ErrorCode::kUnsupportedMessageType: return "unsupported message type";
-    case ErrorCode::kUnsupportedEvent: return "unsupported event code";
-    case ErrorCode::kUnsupportedProcessingId: return "unsupported processing id";
-    case ErrorCode::kUnsupportedVersion: return "unsupported version id";
-    case ErrorCode::kDuplicate: return "duplicate key identifier";
-    case ErrorCode::kInternal: return "internal error";
-    case ErrorCode::kIo: return "i/o error";
-    case ErrorCode::kUsage: return "usage error";
-    case ErrorCode::kConfig: return "configuration error";
+    case ErrorCode::kParse:
+      return "parse error";
+    case ErrorCode::kEncoding:
+      return "encoding error";
+    case ErrorCode::kSegmentSequence:
+      return "segment sequence error";
+    case ErrorCode::kRequiredFieldMissing:
+      return "required field missing";
+    case ErrorCode::kDataType:
+      return "data type error";
+    case ErrorCode::kTableValue:
+      return "table value not found";
+    case ErrorCode::kValueTooLong:
+      return "value too long";
+    case ErrorCode::kUnsupportedMessageType:
+      return "unsupported message type";
+    case ErrorCode::kUnsupportedEvent:
+      return "unsupported event code";
+    case ErrorCode::kUnsupportedProcessingId:
+      return "unsupported processing id";
+    case ErrorCode::kUnsupportedVersion:
+      return "unsupported version id";
+    case ErrorCode::kDuplicate:
+      return "duplicate key identifier";
+    case ErrorCode::kInternal:
+      return "internal error";
+    case ErrorCode::kIo:
+      return "i/o error";
+    case ErrorCode::kUsage:
+      return "usage error";
+    case ErrorCode::kConfig:
+      return "configuration error";
   }
   return "error";
 }

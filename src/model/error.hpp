@@ -9,19 +9,19 @@
 namespace labvault::model {
 
 enum class ErrorCode {
-  kParse,                   // bytes are not a well-formed message/document
-  kEncoding,                // wrong character encoding or framing bytes
-  kSegmentSequence,         // HL7 table 0357 code 100
-  kRequiredFieldMissing,    // 101
-  kDataType,                // 102
-  kTableValue,              // 103
-  kValueTooLong,            // 104
-  kUnsupportedMessageType,  // 200
-  kUnsupportedEvent,        // 201
-  kUnsupportedProcessingId, // 202
-  kUnsupportedVersion,      // 203
-  kDuplicate,               // 205
-  kInternal,                // 207
+  kParse,                    // bytes are not a well-formed message/document
+  kEncoding,                 // wrong character encoding or framing bytes
+  kSegmentSequence,          // HL7 table 0357 code 100
+  kRequiredFieldMissing,     // 101
+  kDataType,                 // 102
+  kTableValue,               // 103
+  kValueTooLong,             // 104
+  kUnsupportedMessageType,   // 200
+  kUnsupportedEvent,         // 201
+  kUnsupportedProcessingId,  // 202
+  kUnsupportedVersion,       // 203
+  kDuplicate,                // 205
+  kInternal,                 // 207
   kIo,
   kUsage,
   kConfig,
@@ -31,15 +31,15 @@ enum class ErrorCode {
 // prints only what is set, e.g. "lab.hl7:4: OBX[2]-11.1" or "results.csv:7: column 'value'".
 struct Location {
   std::string file;
-  int line = 0;         // 1-based line (HL7: segment line in the file; CSV: record line)
-  int column = 0;       // CSV column, 1-based
+  int line = 0;    // 1-based line (HL7: segment line in the file; CSV: record line)
+  int column = 0;  // CSV column, 1-based
   std::string column_name;
-  std::string segment;  // HL7 segment id, e.g. "OBX"
+  std::string segment;    // HL7 segment id, e.g. "OBX"
   int segment_index = 0;  // 1-based occurrence of that segment id in the message
-  int field = 0;        // HL7 field position, 1-based (MSH-1 is the field separator)
-  int repetition = 0;   // 1-based
-  int component = 0;    // 1-based
-  int subcomponent = 0; // 1-based
+  int field = 0;          // HL7 field position, 1-based (MSH-1 is the field separator)
+  int repetition = 0;     // 1-based
+  int component = 0;      // 1-based
+  int subcomponent = 0;   // 1-based
   std::string json_path;  // FHIR: e.g. "Bundle.entry[2].resource.valueQuantity.value"
 
   [[nodiscard]] std::string to_string() const;

@@ -14,12 +14,18 @@ const Coding* CodeableConcept::loinc() const {
 
 namespace {
 constexpr std::array<std::pair<ResultStatus, std::string_view>, 12> kResultStatus{{
-    {ResultStatus::kPending, "I"},     {ResultStatus::kPreliminary, "P"},
-    {ResultStatus::kFinal, "F"},       {ResultStatus::kCorrected, "C"},
-    {ResultStatus::kCancelled, "X"},   {ResultStatus::kWrong, "W"},
-    {ResultStatus::kDeleted, "D"},     {ResultStatus::kNotAsked, "N"},
-    {ResultStatus::kOrderDetail, "O"}, {ResultStatus::kEntered, "R"},
-    {ResultStatus::kPartial, "S"},     {ResultStatus::kFinalUnchanged, "U"},
+    {ResultStatus::kPending, "I"},
+    {ResultStatus::kPreliminary, "P"},
+    {ResultStatus::kFinal, "F"},
+    {ResultStatus::kCorrected, "C"},
+    {ResultStatus::kCancelled, "X"},
+    {ResultStatus::kWrong, "W"},
+    {ResultStatus::kDeleted, "D"},
+    {ResultStatus::kNotAsked, "N"},
+    {ResultStatus::kOrderDetail, "O"},
+    {ResultStatus::kEntered, "R"},
+    {ResultStatus::kPartial, "S"},
+    {ResultStatus::kFinalUnchanged, "U"},
 }};
 
 constexpr std::array<std::pair<Sensitivity, std::string_view>, 6> kSensitivity{{
@@ -56,12 +62,18 @@ std::optional<ReportStatus> report_status_from_hl7(std::string_view code) {
 
 std::string_view to_hl7_code(ReportStatus s) {
   switch (s) {
-    case ReportStatus::kRegistered: return "I";
-    case ReportStatus::kPartial: return "A";
-    case ReportStatus::kPreliminary: return "P";
-    case ReportStatus::kFinal: return "F";
-    case ReportStatus::kCorrected: return "C";
-    case ReportStatus::kCancelled: return "X";
+    case ReportStatus::kRegistered:
+      return "I";
+    case ReportStatus::kPartial:
+      return "A";
+    case ReportStatus::kPreliminary:
+      return "P";
+    case ReportStatus::kFinal:
+      return "F";
+    case ReportStatus::kCorrected:
+      return "C";
+    case ReportStatus::kCancelled:
+      return "X";
   }
   return "F";
 }
@@ -80,10 +92,14 @@ std::optional<Sensitivity> sensitivity_from_string(std::string_view s) {
 
 std::string_view to_hl7_code(Sex s) {
   switch (s) {
-    case Sex::kFemale: return "F";
-    case Sex::kMale: return "M";
-    case Sex::kOther: return "O";
-    case Sex::kUnknown: return "U";
+    case Sex::kFemale:
+      return "F";
+    case Sex::kMale:
+      return "M";
+    case Sex::kOther:
+      return "O";
+    case Sex::kUnknown:
+      return "U";
   }
   return "U";
 }

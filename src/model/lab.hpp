@@ -54,8 +54,8 @@ struct Address {
 };
 
 struct ContactPoint {
-  std::string value;  // as sent, or assembled from XTN area code + local number
-  std::string use;    // HL7 table 0201 (PRN, WPN, ...)
+  std::string value;      // as sent, or assembled from XTN area code + local number
+  std::string use;        // HL7 table 0201 (PRN, WPN, ...)
   std::string equipment;  // HL7 table 0202 (PH, FX, Internet...)
   bool operator==(const ContactPoint&) const = default;
 };
@@ -65,7 +65,9 @@ struct Practitioner {
   std::string id;
   std::string assigning_authority;
   HumanName name;
-  [[nodiscard]] bool empty() const { return id.empty() && name.family.empty() && name.given.empty(); }
+  [[nodiscard]] bool empty() const {
+    return id.empty() && name.family.empty() && name.given.empty();
+  }
   bool operator==(const Practitioner&) const = default;
 };
 
@@ -109,28 +111,28 @@ struct Encounter {
 };
 
 struct Specimen {
-  std::string id;                  // SPM-2 (filler's specimen id) / FHIR accessionIdentifier
-  CodeableConcept type;            // SPM-4
+  std::string id;                     // SPM-2 (filler's specimen id) / FHIR accessionIdentifier
+  CodeableConcept type;               // SPM-4
   CodeableConcept collection_method;  // SPM-7
-  CodeableConcept source_site;     // SPM-8
-  DateTime collected;              // SPM-17.1 (or OBR-7 when there is no SPM)
-  DateTime received;               // SPM-18 (or OBR-14)
+  CodeableConcept source_site;        // SPM-8
+  DateTime collected;                 // SPM-17.1 (or OBR-7 when there is no SPM)
+  DateTime received;                  // SPM-18 (or OBR-14)
   bool operator==(const Specimen&) const = default;
 };
 
 // HL7 table 0085, the result status of one observation.
 enum class ResultStatus {
-  kPending,      // I: specimen in lab, result pending
-  kPreliminary,  // P
-  kFinal,        // F
-  kCorrected,    // C
-  kCancelled,    // X: result cannot be obtained
-  kWrong,        // W: posted to the wrong patient/order
-  kDeleted,      // D
-  kNotAsked,     // N
-  kOrderDetail,  // O: order detail (AOE), not a result
-  kEntered,      // R: entered, not verified
-  kPartial,      // S
+  kPending,         // I: specimen in lab, result pending
+  kPreliminary,     // P
+  kFinal,           // F
+  kCorrected,       // C
+  kCancelled,       // X: result cannot be obtained
+  kWrong,           // W: posted to the wrong patient/order
+  kDeleted,         // D
+  kNotAsked,        // N
+  kOrderDetail,     // O: order detail (AOE), not a result
+  kEntered,         // R: entered, not verified
+  kPartial,         // S
   kFinalUnchanged,  // U: status changed to final without retransmitting the value
 };
 
@@ -175,36 +177,36 @@ struct ObservationVersion {
 };
 
 struct Observation {
-  std::string set_id;      // OBX-1
-  std::string value_type;  // OBX-2 as sent (NM, SN, CWE, ST, TX...)
-  CodeableConcept code;    // OBX-3
-  std::string sub_id;      // OBX-4
-  ObservationValue value;  // OBX-5
-  Coding unit;             // OBX-6; code is UCUM where the sender used UCUM
-  ReferenceRange reference_range;       // OBX-7
-  std::vector<std::string> abnormal_flags;  // OBX-8, HL7 table 0078 (repeats)
-  ResultStatus status = ResultStatus::kFinal;  // OBX-11
-  DateTime observed;                    // OBX-14
-  DateTime issued;                      // OBX-19 analysis time, else report time
-  std::vector<Practitioner> performers;  // OBX-16 responsible observer
-  Organization performing_lab;          // OBX-23 (v2.5+) or OBX-15 producer's id
-  std::vector<std::string> notes;       // NTE after the OBX
+  std::string set_id;                            // OBX-1
+  std::string value_type;                        // OBX-2 as sent (NM, SN, CWE, ST, TX...)
+  CodeableConcept code;                          // OBX-3
+  std::string sub_id;                            // OBX-4
+  ObservationValue value;                        // OBX-5
+  Coding unit;                                   // OBX-6; code is UCUM where the sender used UCUM
+  ReferenceRange reference_range;                // OBX-7
+  std::vector<std::string> abnormal_flags;       // OBX-8, HL7 table 0078 (repeats)
+  ResultStatus status = ResultStatus::kFinal;    // OBX-11
+  DateTime observed;                             // OBX-14
+  DateTime issued;                               // OBX-19 analysis time, else report time
+  std::vector<Practitioner> performers;          // OBX-16 responsible observer
+  Organization performing_lab;                   // OBX-23 (v2.5+) or OBX-15 producer's id
+  std::vector<std::string> notes;                // NTE after the OBX
   Sensitivity sensitivity = Sensitivity::kNone;  // from configurable value sets, not the wire
-  std::vector<ObservationVersion> history;  // oldest first; filled by apply_correction
+  std::vector<ObservationVersion> history;       // oldest first; filled by apply_correction
   bool operator==(const Observation&) const = default;
 };
 
 // An order as placed: ORC + OBR order fields (OML^O21, and the order part of ORU^R01).
 struct Order {
-  std::string control;              // ORC-1 (NW, RE, CA...)
-  Identifier placer_order_number;   // ORC-2 / OBR-2
-  Identifier filler_order_number;   // ORC-3 / OBR-3
-  Identifier placer_group_number;   // ORC-4
-  CodeableConcept service;          // OBR-4 universal service identifier
-  std::string priority;             // OBR-5 / TQ1-9
-  DateTime ordered;                 // ORC-9
-  Practitioner ordering_provider;   // ORC-12 / OBR-16
-  CodeableConcept reason;           // OBR-31
+  std::string control;                          // ORC-1 (NW, RE, CA...)
+  Identifier placer_order_number;               // ORC-2 / OBR-2
+  Identifier filler_order_number;               // ORC-3 / OBR-3
+  Identifier placer_group_number;               // ORC-4
+  CodeableConcept service;                      // OBR-4 universal service identifier
+  std::string priority;                         // OBR-5 / TQ1-9
+  DateTime ordered;                             // ORC-9
+  Practitioner ordering_provider;               // ORC-12 / OBR-16
+  CodeableConcept reason;                       // OBR-31
   std::vector<Observation> ask_at_order_entry;  // OML OBX, or ORU OBX with OBX-29 = QST
   std::vector<Specimen> specimens;  // OML^O21 SPM; in ORU^R01 specimens belong to the Report
   std::vector<std::string> notes;
@@ -215,19 +217,19 @@ enum class ReportStatus { kRegistered, kPartial, kPreliminary, kFinal, kCorrecte
 
 // One OBR result group: FHIR DiagnosticReport.
 struct Report {
-  std::string set_id;                // OBR-1
-  Identifier placer_order_number;    // OBR-2
-  Identifier filler_order_number;    // OBR-3, the report's identity at the lab
-  CodeableConcept service;           // OBR-4
-  DateTime observed;                 // OBR-7
-  DateTime issued;                   // OBR-22 results report/status change
-  std::string diagnostic_section;    // OBR-24 (HL7 table 0074)
-  std::string result_status_code;    // OBR-25 as sent (table 0123), empty when absent
+  std::string set_id;              // OBR-1
+  Identifier placer_order_number;  // OBR-2
+  Identifier filler_order_number;  // OBR-3, the report's identity at the lab
+  CodeableConcept service;         // OBR-4
+  DateTime observed;               // OBR-7
+  DateTime issued;                 // OBR-22 results report/status change
+  std::string diagnostic_section;  // OBR-24 (HL7 table 0074)
+  std::string result_status_code;  // OBR-25 as sent (table 0123), empty when absent
   ReportStatus status = ReportStatus::kFinal;
-  CodeableConcept parent_result_code;  // OBR-26.1 observation the report hangs from
-  std::string parent_result_sub_id;    // OBR-26.2
-  std::string parent_result_text;      // OBR-26.3
-  Identifier parent_filler_order_number;  // OBR-29.2
+  CodeableConcept parent_result_code;             // OBR-26.1 observation the report hangs from
+  std::string parent_result_sub_id;               // OBR-26.2
+  std::string parent_result_text;                 // OBR-26.3
+  Identifier parent_filler_order_number;          // OBR-29.2
   std::vector<Practitioner> result_interpreters;  // OBR-32
   std::vector<Observation> observations;
   std::vector<Specimen> specimens;

@@ -25,7 +25,6 @@ std::optional<model::Sex> parse_sex(std::string_view text) {
   return std::nullopt;
 }
 
-
 bool is_supported_value_type(std::string_view type) {
   constexpr std::array<std::string_view, 7> kTypes = {"NM", "SN", "ST", "TX", "FT", "CWE", "CE"};
   return std::ranges::find(kTypes, type) != kTypes.end();

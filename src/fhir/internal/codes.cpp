@@ -215,7 +215,6 @@ std::optional<model::ReportStatus> report_status_from_fhir(std::string_view code
   return std::nullopt;
 }
 
-
 std::string_view gender(model::Sex sex) {
   switch (sex) {
     case model::Sex::kFemale:

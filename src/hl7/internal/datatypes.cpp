@@ -6,7 +6,8 @@ namespace labvault::hl7::internal {
 namespace {
 
 bool looks_like_oid(std::string_view s) {
-  return !s.empty() && std::ranges::all_of(s, [](char c) { return (c >= '0' && c <= '9') || c == '.'; }) &&
+  return !s.empty() &&
+         std::ranges::all_of(s, [](char c) { return (c >= '0' && c <= '9') || c == '.'; }) &&
          s.find('.') != std::string_view::npos;
 }
 
@@ -203,7 +204,12 @@ std::string write_xad(const model::Address& a) {
   FieldWriter w;
   if (!a.lines.empty()) w.set(1, a.lines[0]);
   if (a.lines.size() > 1) w.set(2, join(a.lines, 1, ", "));
-  return w.set(3, a.city).set(4, a.state).set(5, a.postal_code).set(6, a.country).set(7, a.use).str();
+  return w.set(3, a.city)
+      .set(4, a.state)
+      .set(5, a.postal_code)
+      .set(6, a.country)
+      .set(7, a.use)
+      .str();
 }
 
 std::string write_xtn(const model::ContactPoint& c) {

@@ -34,7 +34,9 @@ class Parts {
     if (n < 1 || n > count_) return Piece({}, d_);
     return Piece(std::string_view(items_[n - 1].data, items_[n - 1].size), d_);
   }
-  [[nodiscard]] bool empty_at(int n) const { return n < 1 || n > count_ || items_[n - 1].size == 0; }
+  [[nodiscard]] bool empty_at(int n) const {
+    return n < 1 || n > count_ || items_[n - 1].size == 0;
+  }
   [[nodiscard]] std::string str(int n) const { return at(n).str(); }
   [[nodiscard]] bool sub() const { return sub_; }
 
@@ -50,23 +52,23 @@ class Parts {
   bool sub_;
 };
 
-model::CodeableConcept read_ce(Parts p);        // CE / CWE / CNE
-model::Coding read_unit(Parts p);               // CE used for units: first triplet only
-model::Identifier read_cx(Parts p);             // CX
-model::Identifier read_ei(Parts p);             // EI
-model::HumanName read_xpn(Parts p);             // XPN
-model::Practitioner read_xcn(Parts p);          // XCN (and CNN when sub = true)
-model::Address read_xad(Parts p);               // XAD
-model::ContactPoint read_xtn(Parts p);          // XTN
-model::Organization read_xon(Parts p);          // XON
-std::string read_hd(Parts p);                   // HD: namespace id, else universal id
+model::CodeableConcept read_ce(Parts p);  // CE / CWE / CNE
+model::Coding read_unit(Parts p);         // CE used for units: first triplet only
+model::Identifier read_cx(Parts p);       // CX
+model::Identifier read_ei(Parts p);       // EI
+model::HumanName read_xpn(Parts p);       // XPN
+model::Practitioner read_xcn(Parts p);    // XCN (and CNN when sub = true)
+model::Address read_xad(Parts p);         // XAD
+model::ContactPoint read_xtn(Parts p);    // XTN
+model::Organization read_xon(Parts p);    // XON
+std::string read_hd(Parts p);             // HD: namespace id, else universal id
 
 // A field under construction: components (and their subcomponents) set by position, emitted
 // with trailing empties dropped. Values are escaped on set.
 class FieldWriter {
  public:
   explicit FieldWriter(char sep = '^') : sep_(sep) {}
-  FieldWriter& set(int n, std::string_view value);       // escaped
+  FieldWriter& set(int n, std::string_view value);        // escaped
   FieldWriter& set_raw(int n, std::string_view encoded);  // already encoded
   [[nodiscard]] std::string str() const;
 

@@ -49,7 +49,8 @@ inline void for_each_control(std::string_view s, OnControl&& on_control) {
   for (; i + 16 <= n; i += 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
     // Unsigned v <= 0x1f exactly when min(v, 0x1f) == v.
-    uint32_t mask = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, limit), v)));
+    uint32_t mask =
+        static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, limit), v)));
     while (mask) {
       if (!on_control(i + static_cast<size_t>(__builtin_ctz(mask)))) return;
       mask &= mask - 1;
