@@ -49,50 +49,39 @@ Result<DateTime> DateTime::parse_hl7(std::string_view text) {
   if (text.empty()) return dt;
   constexpr std::string_view kWhat = "HL7 DTM (expected YYYY[MM[DD[HH[MM[SS[.S...]]]]]][+/-ZZZZ])";
   auto bad = [&] { return fail(ErrorCode::kDataType, fmt::format("not a valid {}", kWhat)); };
-  std::string_view body = text;
-  // (A hand loop: libstdc++'s find_first_of calls memchr once per byte of the input.)
-  size_t z = 0;
-  while (z < body.size() && body[z] != '+' && body[z] != '-') ++z;
-  if (z < body.size()) {
-    std::string_view zone = body.substr(z + 1);
-    if (zone.size() != 4 || !all_digits(zone)) return bad();
-    int minutes = to_int(zone.substr(0, 2)) * 60 + to_int(zone.substr(2, 2));
-    if (to_int(zone.substr(2, 2)) > 59) return bad();
-    dt.utc_offset_minutes = body[z] == '-' ? -minutes : minutes;
-    body = body.substr(0, z);
+  // One pass (every result carries several timestamps): digits, then [.fraction], then [zone].
+  const char* p = text.data();
+  const size_t n = text.size();
+  auto digit = [&](size_t k) { return k < n && p[k] >= '0' && p[k] <= '9'; };
+  auto two = [&](size_t k) { return (p[k] - '0') * 10 + (p[k + 1] - '0'); };
+  size_t i = 0;
+  while (i < 14 && digit(i)) ++i;
+  const size_t date_digits = i;
+  if (date_digits < 4 || date_digits % 2 != 0) return bad();
+  if (i < n && p[i] == '.') {
+    const size_t start = ++i;
+    while (i - start < 4 && digit(i)) ++i;
+    if (date_digits != 14 || i == start) return bad();
+    dt.fraction.assign(p + start, i - start);
   }
-  if (auto dot = body.find('.'); dot != std::string_view::npos) {
-    std::string_view frac = body.substr(dot + 1);
-    if (dot != 14 || frac.empty() || frac.size() > 4 || !all_digits(frac)) return bad();
-    dt.fraction = std::string(frac);
-    body = body.substr(0, dot);
-  }
-  if (!all_digits(body)) return bad();
-  switch (body.size()) {
-    case 14:
-      dt.second = to_int(body.substr(12, 2));
-      [[fallthrough]];
-    case 12:
-      dt.minute = to_int(body.substr(10, 2));
-      [[fallthrough]];
-    case 10:
-      dt.hour = to_int(body.substr(8, 2));
-      [[fallthrough]];
-    case 8:
-      dt.day = to_int(body.substr(6, 2));
-      [[fallthrough]];
-    case 6:
-      dt.month = to_int(body.substr(4, 2));
-      [[fallthrough]];
-    case 4:
-      dt.year = to_int(body.substr(0, 4));
-      break;
-    default:
+  if (i < n && (p[i] == '+' || p[i] == '-')) {
+    if (n - i != 5 || !digit(i + 1) || !digit(i + 2) || !digit(i + 3) || !digit(i + 4))
       return bad();
+    if (two(i + 3) > 59) return bad();
+    const int minutes = two(i + 1) * 60 + two(i + 3);
+    dt.utc_offset_minutes = p[i] == '-' ? -minutes : minutes;
+    i = n;
   }
+  if (i != n) return bad();
+  dt.year = two(0) * 100 + two(2);
+  if (date_digits >= 6) dt.month = two(4);
+  if (date_digits >= 8) dt.day = two(6);
+  if (date_digits >= 10) dt.hour = two(8);
+  if (date_digits >= 12) dt.minute = two(10);
+  if (date_digits >= 14) dt.second = two(12);
   static constexpr Precision kBySize[] = {Precision::kYear, Precision::kMonth,  Precision::kDay,
                                           Precision::kHour, Precision::kMinute, Precision::kSecond};
-  dt.precision = kBySize[(body.size() - 4) / 2];
+  dt.precision = kBySize[(date_digits - 4) / 2];
   return check(std::move(dt), kWhat);
 }
 
