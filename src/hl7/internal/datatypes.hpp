@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "hl7/message.hpp"
@@ -23,8 +24,8 @@ class Parts {
     const char* p = text.data();
     const char* end = p + text.size();
     while (count_ < kMax) {
-      const char* q = p;
-      while (q < end && *q != sep) ++q;
+      const char* q = static_cast<const char*>(std::memchr(p, sep, static_cast<size_t>(end - p)));
+      if (q == nullptr) q = end;
       items_[count_++] = {p, static_cast<uint32_t>(q - p)};
       if (q == end) break;
       p = q + 1;
