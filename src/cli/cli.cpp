@@ -28,7 +28,8 @@ int run(int argc, char** argv) {
   c->add_option("--config", convert.config,
                 "Config file whose [sensitivity] value sets extend the defaults");
   c->add_option("--tz-offset", convert.tz_offset_minutes,
-                "Minutes east of UTC for HL7 times without a zone (FHIR needs one); default 0");
+                "Minutes east of UTC for HL7 times without a zone (FHIR needs one); default: the "
+                "message's MSH-7 offset, else 0");
   c->add_option("-o,--output", convert.output, "Output file (default: standard output)");
   c->add_flag("--lf", convert.lf,
               "End HL7 segments with LF instead of CR (for reading on a terminal)");

@@ -16,7 +16,7 @@ namespace labvault::cli {
 struct ConvertArgs {
   std::string from, to;
   std::optional<std::filesystem::path> mapping, config, output;
-  int tz_offset_minutes = 0;
+  std::optional<int> tz_offset_minutes;  // default: each message's MSH-7 offset
   bool lf = false;
   std::vector<std::filesystem::path> inputs;
 };

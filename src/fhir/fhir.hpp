@@ -5,6 +5,7 @@
 // and found types, never the values.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,8 +18,10 @@ namespace labvault::fhir {
 
 struct Options {
   // R4 datatypes.html#dateTime: "If hours and minutes are specified, a time zone SHALL be
-  // populated". Used for model times that carry no offset; -14:00 to +14:00.
-  int default_utc_offset_minutes = 0;
+  // populated". Used for model times that carry no offset; -14:00 to +14:00. When unset, each
+  // message's MSH-7 offset is used (HL7 times without an offset are in the sender's zone), else
+  // UTC.
+  std::optional<int> default_utc_offset_minutes;
 };
 
 // Inputs bigger or deeper than this are rejected before any mapping (kParse).

@@ -53,6 +53,33 @@ std::string url_of(const json& bundle, const json& resource) {
   return {};
 }
 
+TEST(FhirBundle, UnzonedTimesTakeTheMessageZoneAndResultsTheReportTime) {
+  model::LabMessage m;
+  m.header.sent = *model::DateTime::parse_hl7("20240102100000-0700");
+  m.patient.identifiers.push_back({"M1", "LAB", "MR"});
+  model::Report r;
+  r.service.codings.push_back({"2345-7", "Glucose", "LN", ""});
+  r.observed = *model::DateTime::parse_hl7("202401020900");  // OBR-7, no zone
+  model::Observation o;
+  o.code.codings.push_back({"2345-7", "Glucose", "LN", ""});
+  o.value_type = "NM";
+  o.value = model::NumericValue{"5.2", 5.2};
+  r.observations.push_back(o);  // no OBX-14
+  m.reports.push_back(r);
+  auto text = to_bundle(m, Options{});
+  ASSERT_TRUE(text) << text.error().to_string();
+  // The Observation takes OBR-7 as its effective time, in the sender's zone from MSH-7.
+  size_t n = 0;
+  for (size_t pos = text->find("\"effectiveDateTime\": \"2024-01-02T09:00:00-07:00\"");
+       pos != std::string::npos;
+       pos = text->find("\"effectiveDateTime\": \"2024-01-02T09:00:00-07:00\"", pos + 1))
+    ++n;
+  EXPECT_EQ(n, 2u) << *text;  // the DiagnosticReport and its Observation
+  auto utc = to_bundle(m, Options{.default_utc_offset_minutes = 0});
+  ASSERT_TRUE(utc);
+  EXPECT_NE(utc->find("2024-01-02T09:00:00Z"), std::string::npos);
+}
+
 TEST(FhirBundle, EveryEntryIsAPostWithADeterministicUuidFullUrl) {
   json b = bundle_of(sample_result_message());
   EXPECT_EQ(b["resourceType"], "Bundle");

@@ -60,19 +60,29 @@ class MessageAssembler {
   }
 
  private:
-  // The message of the resource's subject; a subject not in the input goes to the only Patient
-  // when there is one, else to a message with an empty Patient. An index, because adding that
-  // message moves the others.
+  // The message of the resource's subject. Without a subject a resource goes to the only Patient
+  // when there is one; a subject that names a patient not in the input never does (that would
+  // file one patient's results under another), it goes to a message with an empty Patient.
+  // An index, because adding that message moves the others.
   std::size_t message_index_for(const Node& resource) {
     if (auto target = index_.resolve(resource["subject"], resource);
         target && target->index && message_of_patient_[*target->index])
       return *message_of_patient_[*target->index];
-    if (patient_count_ == 1) return 0;  // Patients come first in messages_
+    if (patient_count_ == 1 && !resource["subject"].present()) return 0;  // Patients come first
     if (!unknown_subject_) {
       unknown_subject_ = messages_.size();
       messages_.push_back({});
     }
     return *unknown_subject_;
+  }
+  // Whether two resources name the same subject: the same input entry when both resolve, the
+  // same reference text when neither does (a patient known only to the server).
+  bool same_subject(const Node& a, const Node& b) const {
+    auto ta = index_.resolve(a["subject"], a);
+    auto tb = index_.resolve(b["subject"], b);
+    if (ta && tb) return ta->index == tb->index;
+    if (ta || tb) return false;
+    return a["subject"]["reference"].string() == b["subject"]["reference"].string();
   }
   model::LabMessage& message_for(const Node& resource) {
     return messages_[message_index_for(resource)];
@@ -122,8 +132,18 @@ class MessageAssembler {
 
   void add_report(const Node& r) {
     model::Report report = internal::read_report(r, index_);
-    for (const Node& result : r["result"].items())
+    for (const Node& result : r["result"].items()) {
+      // A result about another patient than its report is refused, not silently re-filed.
+      auto target = index_.resolve(result, r);
+      if (target && target->type == "Observation" && target->node["subject"].present() &&
+          r["subject"].present() && !same_subject(target->node, r)) {
+        result.report(
+            model::ErrorCode::kParse,
+            "Observation.subject names another patient than its DiagnosticReport.subject");
+        continue;
+      }
       collect_observations(result, r, false, 0, report.observations);
+    }
     number_observations(report.observations);
     for (const Node& specimen : r["specimen"].items()) {
       auto target = index_.resolve(specimen, r);

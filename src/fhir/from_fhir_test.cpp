@@ -114,6 +114,36 @@ TEST(FhirRead, ResultsOfAnUnknownSubjectAmongSeveralPatientsGetTheirOwnMessage) 
   EXPECT_EQ(messages->at(2).reports.size(), 1u);  // the orphan, not given to a wrong patient
 }
 
+TEST(FhirRead, ASubjectNotInTheInputIsNeverGivenToTheOnlyPatient) {
+  json orphan = observation_json();
+  orphan["subject"]["reference"] = "Patient/b";
+  json entries = {{{"fullUrl", "urn:uuid:p1"}, {"resource", patient_json("p1", "M1")}},
+                  {{"fullUrl", "urn:uuid:o1"}, {"resource", orphan}}};
+  auto messages = from_json(bundle(entries));
+  ASSERT_TRUE(messages.has_value()) << messages.error().to_string();
+  ASSERT_EQ(messages->size(), 2u);
+  EXPECT_EQ(messages->at(0).reports.size(), 0u);  // M1 gets nothing of patient b
+  EXPECT_TRUE(messages->at(1).patient.identifiers.empty());
+  EXPECT_EQ(messages->at(1).reports.size(), 1u);
+}
+
+TEST(FhirRead, AReportListingAnotherPatientsResultIsRefused) {
+  json theirs = observation_json();
+  theirs["subject"]["reference"] = "Patient/p2";
+  json report = {{"resourceType", "DiagnosticReport"},
+                 {"status", "final"},
+                 {"code", {{"text", "Panel"}}},
+                 {"subject", {{"reference", "Patient/p1"}}},
+                 {"result", {{{"reference", "urn:uuid:o2"}}}}};
+  json entries = {{{"fullUrl", "urn:uuid:p1"}, {"resource", patient_json("p1", "M1")}},
+                  {{"fullUrl", "urn:uuid:p2"}, {"resource", patient_json("p2", "M2")}},
+                  {{"fullUrl", "urn:uuid:o2"}, {"resource", theirs}},
+                  {{"fullUrl", "urn:uuid:r1"}, {"resource", report}}};
+  model::Error e = first_error(bundle(entries));
+  EXPECT_NE(e.message.find("another patient"), std::string::npos) << e.to_string();
+  EXPECT_NE(e.location.json_path.find("result"), std::string::npos) << e.to_string();
+}
+
 TEST(FhirRead, PanelObservationsAreFlattenedToTheirMembers) {
   json member = observation_json();
   json panel = {{"resourceType", "Observation"},

@@ -93,11 +93,17 @@ class MessageWriter {
     return full_url;
   }
 
+  // HL7 v2.5.1 2.A.22: a time without offset is in the sender's local zone. The message's own
+  // MSH-7 offset is the best evidence of that zone; the configured default comes next.
+  int zone_for_unzoned_times() const {
+    if (options_.default_utc_offset_minutes) return *options_.default_utc_offset_minutes;
+    return message_.header.sent.utc_offset_minutes.value_or(0);
+  }
   std::string date_time(const model::DateTime& dt) const {
-    return internal::date_time(dt, options_.default_utc_offset_minutes);
+    return internal::date_time(dt, zone_for_unzoned_times());
   }
   std::string instant(const model::DateTime& dt) const {
-    return internal::instant(dt, options_.default_utc_offset_minutes);
+    return internal::instant(dt, zone_for_unzoned_times());
   }
 
   std::string practitioner_url(const model::Practitioner& p) {
@@ -171,6 +177,9 @@ class MessageWriter {
   struct ObservationLinks {
     std::string based_on, specimen;
     bool ask_at_order_entry = false;
+    // Clinically relevant time when OBX-14 is empty: OBR-7, else the specimen's collection
+    // (HL7 v2-to-FHIR IG), so results chart at the time they describe, not without one.
+    model::DateTime effective_fallback = {};
   };
 
   // R4 observation.html; History (Observation::history) is not written: FHIR keeps earlier
@@ -188,7 +197,8 @@ class MessageWriter {
     r["code"] = internal::required_codeable(o.code);
     r["subject"] = reference(patient_url_);
     set_json(r, "encounter", reference(encounter_url_));
-    set_string(r, "effectiveDateTime", date_time(o.observed));
+    set_string(r, "effectiveDateTime",
+               date_time(o.observed.empty() ? links.effective_fallback : o.observed));
     set_string(r, "issued", instant(o.issued));
     for (const model::Practitioner& p : o.performers)
       append(r, "performer", reference(practitioner_url(p)));
@@ -289,8 +299,10 @@ class MessageWriter {
       const model::Observation& o = rep.observations[i];
       observations.push_back(&o);
       // Observation.specimen is 0..1: the report's first specimen.
-      ObservationLinks links{request_url, specimen_urls.empty() ? "" : specimen_urls.front(),
-                             false};
+      ObservationLinks links{request_url, specimen_urls.empty() ? "" : specimen_urls.front(), false,
+                             !rep.observed.empty()    ? rep.observed
+                             : !rep.specimens.empty() ? rep.specimens.front().collected
+                                                      : model::DateTime{}};
       std::string u = add("Observation", url(fmt::format("R{}", index), i), observation(o, links));
       results.push_back(reference(u));
     }
@@ -341,7 +353,8 @@ class MessageWriter {
 model::Result<std::string> to_bundle(std::span<const model::LabMessage> messages,
                                      const Options& options) {
   // R4 dateTime zones run from -14:00 to +14:00.
-  if (options.default_utc_offset_minutes > 14 * 60 || options.default_utc_offset_minutes < -14 * 60)
+  if (options.default_utc_offset_minutes && (*options.default_utc_offset_minutes > 14 * 60 ||
+                                             *options.default_utc_offset_minutes < -14 * 60))
     return model::fail(model::ErrorCode::kConfig,
                        "default UTC offset must lie between -14:00 and +14:00");
   try {
