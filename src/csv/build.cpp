@@ -74,15 +74,46 @@ std::string upper(std::string text) {
 
 }  // namespace
 
+// Not a security function: an identifier that follows the content, nothing more. Computed on
+// the model, not the cells, so writing and reading back a file keeps it.
+uint64_t content_digest(const model::LabMessage& m) {
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&](std::string_view s) {
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;  // separator, so ("ab","c") != ("a","bc")
+  };
+  for (const model::Identifier& id : m.patient.identifiers)
+    mix(id.value), mix(id.assigning_authority);
+  for (const model::Report& r : m.reports) {
+    mix(r.placer_order_number.value), mix(r.filler_order_number.value);
+    for (const model::Coding& c : r.service.codings) mix(c.code);
+    for (const model::Observation& o : r.observations) {
+      for (const model::Coding& c : o.code.codings) mix(c.code);
+      if (const auto* n = std::get_if<model::NumericValue>(&o.value)) mix(n->text);
+      if (const auto* t = std::get_if<model::TextValue>(&o.value))
+        for (const std::string& line : t->lines) mix(line);
+      if (const auto* sn = std::get_if<model::StructuredNumeric>(&o.value))
+        for (const std::string* part : {&sn->comparator, &sn->num1, &sn->separator, &sn->num2})
+          mix(*part);
+      if (const auto* cc = std::get_if<model::CodeableConcept>(&o.value))
+        for (const model::Coding& c : cc->codings) mix(c.code), mix(c.display);
+      mix(model::to_hl7_code(o.status));
+      mix(o.observed.to_hl7());
+    }
+  }
+  return h;
+}
+
 model::LabMessage build_message(PatientGroup&& group, const Mapping& mapping,
-                                const DateFormat& dates, std::string_view file_name) {
+                                const DateFormat& dates, std::string_view /*file_name*/) {
   model::LabMessage m;
-  // MSH-10 must be unique per message and stable across re-imports of the same file, so it
-  // is derived from the file name and the line of the patient's first row.
-  std::string_view base = file_name.substr(file_name.find_last_of("/\\") + 1);
+  // MSH-10 must be the same when the same results are imported again (so dedupe recognises
+  // them) and differ when the content differs, even in a file of the same name: a 64-bit FNV-1a
+  // digest of the patient's results. File names stay out of it (they often carry names or MRNs),
+  // and "CSV" + 16 hex digits fits MSH-10's 20 characters.
   m.header.message_type = "ORU";
   m.header.trigger_event = "R01";
-  m.header.control_id = fmt::format("CSV-{}-{}", base, group.first_line);
+
   m.header.sending_facility = mapping.sending_facility;
   m.patient = build_patient(group, Builder(group.slots, mapping, dates));
 
@@ -118,6 +149,7 @@ model::LabMessage build_message(PatientGroup&& group, const Mapping& mapping,
     m.orders.push_back(std::move(order));
     m.reports.push_back(std::move(r));
   }
+  m.header.control_id = fmt::format("CSV{:016X}", content_digest(m));
   return m;
 }
 

@@ -157,9 +157,19 @@ TEST(CsvRead, RowsGroupByPatientThenAccession) {
   EXPECT_EQ(messages[0].reports[0].observations[1].code.codings[0].code, "c4");
   ASSERT_EQ(messages[0].orders.size(), 2u);
   EXPECT_EQ(messages[0].orders[1].placer_order_number.value, "O2");
-  // MSH-10 comes from the file and the patient's first row, so re-imports are recognised.
-  EXPECT_EQ(messages[0].header.control_id, "CSV-results.csv-2");
-  EXPECT_EQ(messages[1].header.control_id, "CSV-results.csv-3");
+  // MSH-10 follows the content: stable when the same rows come again, new when they change,
+  // never the file name, and within MSH-10's 20 characters.
+  EXPECT_NE(messages[0].header.control_id, messages[1].header.control_id);
+  EXPECT_EQ(messages[0].header.control_id.size(), 19u);
+  EXPECT_EQ(messages[0].header.control_id.find("results"), std::string::npos);
+  auto again = read_ok(with_header("P1,,,,,O1,ACC-1,,c1,,1,,,,,\n"
+                                   "P2,,,,,O3,ACC-3,,c2,,2,,,,,\n"
+                                   "P1,,,,,O2,ACC-2,,c3,,3,,,,,\n"
+                                   "P1,,,,,O1,ACC-1,,c4,,4,,,,,\n"),
+                       test_mapping());
+  EXPECT_EQ(again[0].header.control_id, messages[0].header.control_id);
+  auto changed = read_ok(with_header("P1,,,,,O1,ACC-1,,c1,,9,,,,,\n"), test_mapping());
+  EXPECT_NE(changed[0].header.control_id, messages[0].header.control_id);
 }
 
 TEST(CsvRead, RowsWithoutAccessionGroupByPlacerOrder) {

@@ -66,7 +66,7 @@ TEST(CsvWrite, FormulaCellsGetAnApostropheButNumbersDoNot) {
   EXPECT_NE(out.find(",-5,"), std::string::npos) << out;  // a number is not a formula
   EXPECT_EQ(out.find("'-5"), std::string::npos) << out;
   // read() strips the guard again, so the model comes back unchanged.
-  EXPECT_EQ(read_ok(out, mapping), messages);
+  EXPECT_EQ(without_control_ids(read_ok(out, mapping)), without_control_ids(messages));
 }
 
 TEST(CsvWrite, SampleFileRoundTripsThroughTheModel) {
@@ -99,7 +99,7 @@ TEST(CsvWrite, EveryValueTypeRoundTrips) {
       {{"260373001", "Detected", "SCT", ""}, {"DET", "Det, \"local\"", "L", ""}}, "seen"};
   obs[3].value = model::TextValue{{"line one", "", "=line three"}};
   std::string out = write(messages, mapping);
-  EXPECT_EQ(read_ok(out, mapping), messages) << out;
+  EXPECT_EQ(without_control_ids(read_ok(out, mapping)), without_control_ids(messages)) << out;
 }
 
 TEST(CsvWrite, SeveralSpecimensOfOneReportSurvive) {

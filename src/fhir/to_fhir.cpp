@@ -211,9 +211,11 @@ class MessageWriter {
     }
     for (const std::string& flag : o.abnormal_flags) {
       std::string code = internal::fhir_code(flag);
-      if (!code.empty())
-        r["interpretation"].push_back(
-            internal::concept_of(internal::interpretation_system(code), code));
+      if (code.empty()) continue;
+      if (std::string_view system = internal::interpretation_system(code); !system.empty())
+        r["interpretation"].push_back(internal::concept_of(system, code));
+      else
+        r["interpretation"].push_back({{"text", code}});
     }
     set_json(r, "note", notes_json(o.notes));
     set_json(r, "specimen", reference(links.specimen));

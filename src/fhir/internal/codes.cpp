@@ -248,11 +248,18 @@ std::string_view priority_from_fhir(std::string_view code) {
 
 // HL7 table 0119 order control -> R4 valueset-request-status. NW and everything not listed is
 // an order in force ("active"); RE (observations to follow) is a filled order.
-constexpr std::array<Pair, 5> kOrderControl{{{"NW", "active"},
-                                             {"RE", "completed"},
-                                             {"CA", "revoked"},
-                                             {"DC", "revoked"},
-                                             {"HD", "on-hold"}}};
+// Cancel, discontinue and their acknowledgements (OC, CR, OD, DR) all mean the order is off;
+// the first code listed for a FHIR status is the one written back.
+constexpr std::array<Pair, 10> kOrderControl{{{"NW", "active"},
+                                              {"RE", "completed"},
+                                              {"CA", "revoked"},
+                                              {"DC", "revoked"},
+                                              {"OC", "revoked"},
+                                              {"CR", "revoked"},
+                                              {"OD", "revoked"},
+                                              {"DR", "revoked"},
+                                              {"HD", "on-hold"},
+                                              {"OH", "on-hold"}}};
 
 std::string_view request_status(std::string_view order_control) {
   std::string_view status = lookup(kOrderControl, order_control);
@@ -270,9 +277,11 @@ std::string_view interpretation_system(std::string_view flag) {
       "EXP", "H",  "H>",  "HH",    "HU",    "HX",  "I",   "IE",      "IND", "L",   "L<",  "LL",
       "LU",  "LX", "MS",  "N",     "NCL",   "ND",  "NEG", "NR",      "NS",  "POS", "QCF", "R",
       "RR",  "S",  "SDD", "SYN-R", "SYN-S", "TOX", "U",   "UNE",     "VS",  "W",   "WR"};
+  // Every table 0078 code is also a v3 code; anything else is not a code of either system and
+  // is written as text rather than invented under an official system.
   if (std::ranges::find(kV3, flag) != kV3.end())
     return "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
-  return "http://terminology.hl7.org/CodeSystem/v2-0078";
+  return {};
 }
 
 std::optional<SecurityLabel> security_label(model::Sensitivity sensitivity) {
@@ -300,15 +309,53 @@ std::optional<SecurityLabel> security_label(model::Sensitivity sensitivity) {
 bool looks_like_ucum(std::string_view unit) {
   // Units labs send without naming UCUM that are UCUM as written (case matters in UCUM, so
   // "MG/DL" is not on the list). "10^9/L" is not UCUM (UCUM writes 10*9/L) and stays text.
-  static constexpr std::array<std::string_view, 48> kCommon{
-      "%",     "/uL",    "10*3/uL", "10*6/uL", "10*9/L",  "10*12/L",
-      "fL",    "pg",     "g/dL",    "g/L",     "mg/dL",   "mg/L",
-      "ug/dL", "ug/L",   "ug/mL",   "ng/mL",   "ng/dL",   "ng/L",
-      "pg/mL", "mmol/L", "umol/L",  "nmol/L",  "pmol/L",  "mol/L",
-      "meq/L", "mEq/L",  "U/L",     "[IU]/L",  "m[IU]/L", "[IU]/mL",
-      "mU/L",  "U/mL",   "mL/min",  "mm[Hg]",  "mm/h",    "s",
-      "min",   "h",      "d",       "kg",      "g",       "mg",
-      "mL",    "L",      "mosm/kg", "[pH]",    "{ratio}", "mL/min/{1.73_m2}"};
+  static constexpr std::array<std::string_view, 47> kCommon{"%",
+                                                            "/uL",
+                                                            "10*3/uL",
+                                                            "10*6/uL",
+                                                            "10*9/L",
+                                                            "10*12/L",
+                                                            "fL",
+                                                            "pg",
+                                                            "g/dL",
+                                                            "g/L",
+                                                            "mg/dL",
+                                                            "mg/L",
+                                                            "ug/dL",
+                                                            "ug/L",
+                                                            "ug/mL",
+                                                            "ng/mL",
+                                                            "ng/dL",
+                                                            "ng/L",
+                                                            "pg/mL",
+                                                            "mmol/L",
+                                                            "umol/L",
+                                                            "nmol/L",
+                                                            "pmol/L",
+                                                            "mol/L",
+                                                            "meq/L",
+                                                            "U/L",
+                                                            "[IU]/L",
+                                                            "m[IU]/L",
+                                                            "[IU]/mL",
+                                                            "mU/L",
+                                                            "U/mL",
+                                                            "mL/min",
+                                                            "mm[Hg]",
+                                                            "mm/h",
+                                                            "s",
+                                                            "min",
+                                                            "h",
+                                                            "d",
+                                                            "kg",
+                                                            "g",
+                                                            "mg",
+                                                            "mL",
+                                                            "L",
+                                                            "mosm/kg",
+                                                            "[pH]",
+                                                            "{ratio}",
+                                                            "mL/min/{1.73_m2}"};
   return std::ranges::find(kCommon, unit) != kCommon.end();
 }
 

@@ -58,7 +58,7 @@ inline constexpr std::string_view kDataAbsentReasonUrl =
 [[nodiscard]] std::string_view order_control_from_fhir(std::string_view status);
 
 // The Coding.system for an OBX-8 abnormal flag: v3-ObservationInterpretation when the flag is
-// one of its codes (HL7 table 0078 and the v3 system share most), else v2-0078.
+// one of its codes (every HL7 table 0078 code is one), else empty: the caller writes text.
 [[nodiscard]] std::string_view interpretation_system(std::string_view flag);
 
 struct SecurityLabel {
