@@ -357,6 +357,14 @@ TEST(CsvRead, EncodingProblemsAreNamed) {
   EXPECT_EQ(read_error(std::string("MRN\0,x\n", 7), test_mapping()).code, ErrorCode::kEncoding);
 }
 
+TEST(CsvRead, RowsOfBareDelimitersFromSpreadsheetsAreSkipped) {
+  auto messages =
+      read_ok(with_header("P1,,,,,O1,ACC-1,,c1,,1,,,,,\n,,,,,,,,,,,,,,,\n,,,,,,,,,,,,,,,\n"),
+              test_mapping());
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].reports.at(0).observations.size(), 1u);
+}
+
 TEST(CsvRead, EmptyFileNeedsAHeader) {
   EXPECT_EQ(read_error("", test_mapping()).message, "file is empty; expected a header row");
   EXPECT_TRUE(read_ok(kHeader, test_mapping()).empty());

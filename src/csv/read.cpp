@@ -67,6 +67,9 @@ class Reader {
         if (auto ok = resolve_columns(record); !ok) return std::unexpected(ok.error());
         if (mapping_.header) continue;
       }
+      // Spreadsheets save rows of bare delimiters (",,,,") after the data: no content, no row.
+      if (std::ranges::all_of(record.fields, [](const std::string& f) { return f.empty(); }))
+        continue;
       if (auto ok = add_row(record); !ok) return std::unexpected(ok.error());
     }
     if (first && mapping_.header) {
