@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <unordered_map>
 
 #include "fhir/fhir.hpp"
 #include "fhir/internal/codes.hpp"
@@ -53,6 +54,47 @@ OutJson security(const std::vector<const model::Observation*>& observations) {
 
 // Writes the resources of one message. Practitioners, Organizations and Specimens appear once
 // per message however often they are referenced.
+// Unambiguous keys (each part length-prefixed) for de-duplicating shared resources in a hash
+// map: a Bundle of many results must not pay a linear search per Practitioner or Specimen.
+class Key {
+ public:
+  Key& add(std::string_view part) {
+    text_ += std::to_string(part.size());
+    text_ += ':';
+    text_ += part;
+    return *this;
+  }
+  Key& add(const model::CodeableConcept& cc) {
+    for (const model::Coding& c : cc.codings)
+      add(c.code).add(c.display).add(c.system).add(c.version);
+    return add(cc.original_text).add("|");
+  }
+  Key& add(const model::HumanName& n) {
+    add(n.family).add(n.suffix).add(n.prefix).add(n.use);
+    for (const std::string& g : n.given) add(g);
+    return add("|");
+  }
+  [[nodiscard]] std::string str() { return std::move(text_); }
+
+ private:
+  std::string text_;
+};
+
+std::string key_of(const model::Practitioner& p) {
+  return Key().add(p.id).add(p.assigning_authority).add(p.name).str();
+}
+std::string key_of(const model::Organization& o) { return Key().add(o.name).add(o.id).str(); }
+std::string key_of(const model::Specimen& s) {
+  return Key()
+      .add(s.id)
+      .add(s.type)
+      .add(s.collection_method)
+      .add(s.source_site)
+      .add(s.collected.to_hl7())
+      .add(s.received.to_hl7())
+      .str();
+}
+
 class MessageWriter {
  public:
   MessageWriter(const model::LabMessage& message, std::size_t message_index, const Options& options,
@@ -108,26 +150,26 @@ class MessageWriter {
 
   std::string practitioner_url(const model::Practitioner& p) {
     if (p.empty()) return {};
-    for (auto& [known, known_url] : practitioners_)
-      if (known == p) return known_url;
+    std::string key = key_of(p);
+    if (auto it = practitioners_.find(key); it != practitioners_.end()) return it->second;
     OutJson r = resource("Practitioner");
     model::Identifier id{p.id, p.assigning_authority, ""};
     append(r, "identifier", internal::identifier(id));
     append(r, "name", internal::human_name(p.name));
     std::string u = add("Practitioner", url("Practitioner", practitioners_.size()), std::move(r));
-    practitioners_.emplace_back(p, u);
+    practitioners_.emplace(std::move(key), u);
     return u;
   }
 
   std::string organization_url(const model::Organization& o) {
     if (o.empty()) return {};
-    for (auto& [known, known_url] : organizations_)
-      if (known == o) return known_url;
+    std::string key = key_of(o);
+    if (auto it = organizations_.find(key); it != organizations_.end()) return it->second;
     OutJson r = resource("Organization");
     if (!o.id.empty()) r["identifier"].push_back({{"value", o.id}});
     set_string(r, "name", o.name);
     std::string u = add("Organization", url("Organization", organizations_.size()), std::move(r));
-    organizations_.emplace_back(o, u);
+    organizations_.emplace(std::move(key), u);
     return u;
   }
 
@@ -269,8 +311,8 @@ class MessageWriter {
   }
 
   std::string specimen_url(const model::Specimen& s, const std::string& request_url) {
-    for (auto& [known, known_url] : specimens_)
-      if (known == s) return known_url;
+    std::string key = key_of(s);
+    if (auto it = specimens_.find(key); it != specimens_.end()) return it->second;
     OutJson r = resource("Specimen");
     if (!s.id.empty()) r["accessionIdentifier"] = {{"value", s.id}};
     set_json(r, "type", internal::codeable(s.type));
@@ -283,7 +325,7 @@ class MessageWriter {
     set_json(collection, "bodySite", internal::codeable(s.source_site));
     if (!collection.empty()) r["collection"] = std::move(collection);
     std::string u = add("Specimen", url("Specimen", specimens_.size()), std::move(r));
-    specimens_.emplace_back(s, u);
+    specimens_.emplace(std::move(key), u);
     return u;
   }
 
@@ -345,9 +387,9 @@ class MessageWriter {
   OutJson& entries_;
   std::string patient_url_, encounter_url_;
   std::vector<std::string> order_urls_;
-  std::vector<std::pair<model::Practitioner, std::string>> practitioners_;
-  std::vector<std::pair<model::Organization, std::string>> organizations_;
-  std::vector<std::pair<model::Specimen, std::string>> specimens_;
+  std::unordered_map<std::string, std::string> practitioners_;  // key_of -> fullUrl
+  std::unordered_map<std::string, std::string> organizations_;
+  std::unordered_map<std::string, std::string> specimens_;
 };
 
 }  // namespace
