@@ -196,6 +196,11 @@ TEST_F(Cli, SensitivityValueSetsComeFromConfig) {
   EXPECT_NE(plain.out.find("\"resourceType\": \"Bundle\""), std::string::npos);
   EXPECT_EQ(plain.out.find("\"STD\""), std::string::npos);
   EXPECT_NE(configured.out.find("\"STD\""), std::string::npos);
+  // The ServiceRequest of that order carries the label too, not only its answer.
+  size_t request = configured.out.find("\"resourceType\": \"ServiceRequest\"");
+  size_t second_request = configured.out.find("\"resourceType\": \"ServiceRequest\"", request + 1);
+  ASSERT_NE(second_request, std::string::npos);
+  EXPECT_NE(configured.out.find("\"STD\"", second_request), std::string::npos);
   write("bad.toml", "[sensitivity]\nhiv-ish = [\"1\"]\n");
   CliRun bad = labvault("convert --from hl7 --to fhir --config " + tmp("bad.toml") + " " + in);
   EXPECT_EQ(bad.exit_code, 1);

@@ -276,6 +276,14 @@ class MessageWriter {
       aoe_refs.push_back(reference(u));
     }
     OutJson r = resource("ServiceRequest");
+    // The order reveals what its results reveal (an "HIV Ag/Ab" order is itself HIV
+    // information): it carries the labels of its AOE answers and of the results filed under it.
+    std::vector<const model::Observation*> related;
+    for (const model::Observation& aoe : o.ask_at_order_entry) related.push_back(&aoe);
+    for (const model::Report& rep : message_.reports)
+      if (order_of(rep) == index)
+        for (const model::Observation& result : rep.observations) related.push_back(&result);
+    set_json(r, "meta", security(related));
     // Placer and filler numbers are typed (v2-0203 PLAC / FILL, as R4's v2 mappings of
     // ServiceRequest.identifier do) so the reverse can tell them apart; ORC-4 is requisition.
     append(r, "identifier", internal::identifier(o.placer_order_number, "PLAC"));
