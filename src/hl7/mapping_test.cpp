@@ -399,6 +399,40 @@ TEST(Hl7Mapping, ManyRepetitionsMapInLinearTime) {
   EXPECT_EQ(m->patient.identifiers.size(), 200000u);
 }
 
+TEST(Hl7Mapping, Utf8IsKeptAndOtherBytesAreRefusedNotPassedOn) {
+  const std::string tail = "\rOBR|1||F|C^C^LN\rOBX|1|NM|C^C^LN||1||||||F\r";
+  auto utf8 = parse_to_model(
+      "MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5.1||||||UNICODE UTF-8\r"
+      "PID|1||X^^^A^MR||Jos\xC3\xA9^Ana" +
+      tail);
+  ASSERT_TRUE(utf8) << utf8.error().to_string();
+  EXPECT_EQ(utf8->patient.names.at(0).family, "Jos\xC3\xA9");
+
+  // Message views its text: keep the bytes alive.
+  const std::string latin1_text =
+      ("MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5.1\r"
+       "PID|1||X^^^A^MR||Jos\xE9^Ana" +
+       tail);
+  auto latin1 = Message::parse(latin1_text);
+  ASSERT_TRUE(latin1);
+  auto problems = validate(*latin1);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].code, ErrorCode::kEncoding);
+  EXPECT_EQ(problems[0].location.segment, "PID");
+  EXPECT_EQ(problems[0].location.line, 2);
+  EXPECT_EQ(ack_code_for(problems), AckCode::kReject);
+
+  const std::string declared_text =
+      ("MSH|^~\\&|A|B|C|D|20240101||ORU^R01|1|P|2.5.1||||||8859/1\r"
+       "PID|1||X^^^A^MR||Jos\xE9^Ana" +
+       tail);
+  auto declared = Message::parse(declared_text);
+  ASSERT_TRUE(declared);
+  problems = validate(*declared);
+  ASSERT_FALSE(problems.empty());
+  EXPECT_EQ(problems[0].location.field, 18);
+}
+
 TEST(Hl7Mapping, NonLabMessageTypeIsUnsupported) {
   auto m = Message::parse("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5.1\rPID|1||X^^^A^MR\r");
   ASSERT_TRUE(m);

@@ -9,6 +9,7 @@
 
 #include "hl7/hl7.hpp"
 #include "hl7/internal/datatypes.hpp"
+#include "hl7/internal/scan.hpp"
 #include "hl7/internal/values.hpp"
 
 namespace labvault::hl7 {
@@ -155,7 +156,34 @@ class Mapper {
       supported = false;
     }
     oml_ = h.message_type == "OML";
-    return supported;
+    return check_character_set(msh) && supported;
+  }
+
+  // HL7 v2.5.1 2.15.9.18: MSH-18 names the character set; empty means ASCII. The model holds
+  // UTF-8, so ASCII and UTF-8 are read as they are, and text that is not valid UTF-8 is refused
+  // rather than passed on corrupted. Other sets (8859/x, ISO IR...) are refused by name.
+  bool check_character_set(const Segment& msh) {
+    const std::string charset = msh.field(18).repetition(1).component(1).str();
+    if (!charset.empty() && charset != "ASCII" && charset != "UNICODE UTF-8") {
+      problem(ErrorCode::kEncoding,
+              "MSH-18 character set is not supported (labvault reads ASCII and UNICODE UTF-8)", msh,
+              18);
+      return false;
+    }
+    const std::string_view text = m_.text();
+    const size_t bad = internal::first_invalid_utf8(text);
+    if (bad == std::string_view::npos) return true;
+    size_t seg = 0;
+    while (seg + 1 < m_.segment_count() && m_.segment(seg + 1).raw().data() <= text.data() + bad)
+      ++seg;
+    const Segment where = m_.segment(seg);
+    occurrence_ = 0;
+    problem(ErrorCode::kEncoding,
+            fmt::format("byte {} of the segment is not valid UTF-8 (MSH-18 says {})",
+                        text.data() + bad - where.raw().data() + 1,
+                        charset.empty() ? "nothing, i.e. ASCII" : charset),
+            where);
+    return false;
   }
 
   void segment(const Segment& seg) {

@@ -61,4 +61,49 @@ inline void for_each_control(std::string_view s, OnControl&& on_control) {
     if (static_cast<unsigned char>(data[i]) < 0x20 && !on_control(i)) return;
 }
 
+// Offset of the first byte that is not part of valid UTF-8 (RFC 3629: no overlongs, no
+// surrogates, nothing above U+10FFFF), or npos. ASCII is skipped 16 bytes at a time.
+inline size_t first_invalid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+#if defined(__SSE2__)
+    if (i + 16 <= n &&
+        _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))) == 0) {
+      i += 16;
+      continue;
+    }
+#endif
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (c >= 0xc2 && c <= 0xdf)
+      len = 2;
+    else if (c == 0xe0)
+      len = 3, lo = 0xa0;
+    else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
+      len = 3;
+    else if (c == 0xed)
+      len = 3, hi = 0x9f;
+    else if (c == 0xf0)
+      len = 4, lo = 0x90;
+    else if (c >= 0xf1 && c <= 0xf3)
+      len = 4;
+    else if (c == 0xf4)
+      len = 4, hi = 0x8f;
+    else
+      return i;
+    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return i;
+    for (size_t k = 2; k < len; ++k)
+      if (p[i + k] < 0x80 || p[i + k] > 0xbf) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace labvault::hl7::internal
