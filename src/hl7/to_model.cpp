@@ -110,8 +110,10 @@ class Mapper {
     h.sending_facility = internal::read_hd({msh.field(4)});
     h.receiving_application = internal::read_hd({msh.field(5)});
     h.receiving_facility = internal::read_hd({msh.field(6)});
-    required(msh, 7, "date/time of message");
     h.sent = datetime(msh, 7);
+    if (h.sent.empty() && msh.field(7).component(1).raw().empty())
+      problem(ErrorCode::kRequiredFieldMissing, "MSH-7.1 (date/time of message) is required", msh, 7,
+              1);
     Piece type = msh.field(9);
     h.message_type = type.component(1).str();
     h.trigger_event = type.component(2).str();
