@@ -112,8 +112,8 @@ class Mapper {
     h.receiving_facility = internal::read_hd({msh.field(6)});
     h.sent = datetime(msh, 7);
     if (h.sent.empty() && msh.field(7).component(1).raw().empty())
-      problem(ErrorCode::kRequiredFieldMissing, "MSH-7.1 (date/time of message) is required", msh, 7,
-              1);
+      problem(ErrorCode::kRequiredFieldMissing, "MSH-7.1 (date/time of message) is required", msh,
+              7, 1);
     Piece type = msh.field(9);
     h.message_type = type.component(1).str();
     h.trigger_event = type.component(2).str();
@@ -216,43 +216,8 @@ class Mapper {
     // Other standard segments (SFT, PD1, NK1, PV2, IN1, GT1, CTI...) are not part of the model.
   }
 
-  // Re-encodes a segment or value with the standard delimiters |^~\&. A standard delimiter that
-  // is plain data in this message (legal when the sender chose other delimiters) is escaped, so
-  // it cannot turn into structure.
   std::string standardize(std::string_view raw) const {
-    const Delimiters& d = m_.delimiters();
-    const Delimiters& k = internal::kStandard;
-    if (d.field == k.field && d.component == k.component && d.repetition == k.repetition &&
-        d.escape == k.escape && d.subcomponent == k.subcomponent)
-      return std::string(raw);
-    std::string s;
-    s.reserve(raw.size() + 8);
-    auto escaped = [&](char code) { s += '\\', s += code, s += '\\'; };
-    for (char c : raw) {
-      if (c == d.field)
-        s += '|';
-      else if (c == d.component)
-        s += '^';
-      else if (c == d.repetition)
-        s += '~';
-      else if (c == d.escape)
-        s += '\\';
-      else if (c == d.subcomponent)
-        s += '&';
-      else if (c == '|')
-        escaped('F');
-      else if (c == '^')
-        escaped('S');
-      else if (c == '~')
-        escaped('R');
-      else if (c == '\\')
-        escaped('E');
-      else if (c == '&')
-        escaped('T');
-      else
-        s += c;
-    }
-    return s;
+    return internal::standardize(raw, m_.delimiters());
   }
 
   void patient(const Segment& seg) {

@@ -220,4 +220,42 @@ std::string write_xon(const model::Organization& o) {
   return FieldWriter().set(1, o.name).set(10, o.id).str();
 }
 
+// Re-encodes a segment or value with the standard delimiters |^~\&. A standard delimiter that
+// is plain data in this message (legal when the sender chose other delimiters) is escaped, so
+// it cannot turn into structure.
+std::string standardize(std::string_view raw, const Delimiters& d) {
+  const Delimiters& k = internal::kStandard;
+  if (d.field == k.field && d.component == k.component && d.repetition == k.repetition &&
+      d.escape == k.escape && d.subcomponent == k.subcomponent)
+    return std::string(raw);
+  std::string s;
+  s.reserve(raw.size() + 8);
+  auto escaped = [&](char code) { s += '\\', s += code, s += '\\'; };
+  for (char c : raw) {
+    if (c == d.field)
+      s += '|';
+    else if (c == d.component)
+      s += '^';
+    else if (c == d.repetition)
+      s += '~';
+    else if (c == d.escape)
+      s += '\\';
+    else if (c == d.subcomponent)
+      s += '&';
+    else if (c == '|')
+      escaped('F');
+    else if (c == '^')
+      escaped('S');
+    else if (c == '~')
+      escaped('R');
+    else if (c == '\\')
+      escaped('E');
+    else if (c == '&')
+      escaped('T');
+    else
+      s += c;
+  }
+  return s;
+}
+
 }  // namespace labvault::hl7::internal

@@ -88,6 +88,10 @@ std::string write_xad(const model::Address& a);
 std::string write_xtn(const model::ContactPoint& c);
 std::string write_xon(const model::Organization& o);
 
+// Re-encodes raw text of a message using `d` with the standard delimiters; standard delimiter
+// characters that are data under `d` are escaped so they cannot become structure.
+std::string standardize(std::string_view raw, const Delimiters& d);
+
 // The standard delimiters every writer uses.
 inline constexpr Delimiters kStandard{};
 
