@@ -144,9 +144,7 @@ std::string make_ack(std::string_view original, std::span<const Error> errors,
     append_escaped(out, v, internal::kStandard);
     return out;
   };
-  constexpr std::array<std::string_view, 5> kVersions{"2.3", "2.3.1", "2.4", "2.5", "2.5.1"};
-  std::string version =
-      std::ranges::find(kVersions, h.version) != kVersions.end() ? h.version : "2.5.1";
+  std::string version = is_supported_version(h.version) ? h.version : "2.5.1";
   std::string processing =
       h.processing_id == "P" || h.processing_id == "T" || h.processing_id == "D" ? h.processing_id
                                                                                  : "P";

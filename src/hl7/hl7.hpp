@@ -14,6 +14,9 @@
 
 namespace labvault::hl7 {
 
+// The MSH-12 versions labvault reads: 2.3, 2.3.1, 2.4, 2.5, 2.5.1.
+[[nodiscard]] bool is_supported_version(std::string_view version);
+
 // Maps a parsed ORU^R01 or OML^O21 to the model; fails with the first problem found.
 [[nodiscard]] Result<model::LabMessage> to_model(const Message& message);
 

@@ -51,22 +51,6 @@ Piece Piece::split(char sep, int n) const {
   return Piece(std::string_view(p, static_cast<size_t>(q - p)), d_);
 }
 
-int Piece::split_all(char sep, std::span<std::string_view> out) const {
-  if (text_.empty()) return 0;
-  const char* p = text_.data();
-  const char* end = p + text_.size();
-  int n = 0;
-  const int max = static_cast<int>(out.size());
-  while (n < max) {
-    const char* q = p;
-    while (q < end && *q != sep) ++q;
-    out[n++] = std::string_view(p, static_cast<size_t>(q - p));
-    if (q == end) break;
-    p = q + 1;
-  }
-  return n;
-}
-
 int Piece::count(char sep) const {
   if (text_.empty()) return 0;
   int n = 1;

@@ -53,13 +53,6 @@ class Piece {
       begin = end + 1;
     }
   }
-  // Splits into components (or subcomponents) in one pass; returns how many were stored.
-  [[nodiscard]] int components(std::span<std::string_view> out) const {
-    return split_all(d_->component, out);
-  }
-  [[nodiscard]] int subcomponents(std::span<std::string_view> out) const {
-    return split_all(d_->subcomponent, out);
-  }
   [[nodiscard]] const Delimiters* delimiters() const { return d_; }
   // HL7 v2.5.1 2.7: the value with escape sequences decoded. Most values hold no escape, so
   // that case is a scan and one copy, inline.
@@ -75,7 +68,6 @@ class Piece {
  private:
   [[nodiscard]] Piece split(char sep, int n) const;
   [[nodiscard]] int count(char sep) const;
-  [[nodiscard]] int split_all(char sep, std::span<std::string_view> out) const;
   [[nodiscard]] std::string unescaped() const;
   std::string_view text_;
   const Delimiters* d_ = nullptr;

@@ -98,12 +98,6 @@ class Mapper {
     return *dt;
   }
 
-  void required(const Segment& seg, int field, std::string_view what) {
-    if (seg.field(field).empty())
-      problem(ErrorCode::kRequiredFieldMissing,
-              fmt::format("{}-{} ({}) is required", seg.id(), field, what), seg, field);
-  }
-
   bool header(const Segment& msh) {
     model::MessageHeader& h = out_.header;
     h.sending_application = internal::read_hd({msh.field(3)});
@@ -128,7 +122,7 @@ class Mapper {
     if (h.version.empty()) {
       problem(ErrorCode::kRequiredFieldMissing, "MSH-12.1 version id is required", msh, 12, 1);
       supported = false;
-    } else if (std::ranges::find(kVersions, h.version) == kVersions.end()) {
+    } else if (!is_supported_version(h.version)) {
       problem(ErrorCode::kUnsupportedVersion,
               "MSH-12 version is not supported (labvault accepts 2.3, 2.3.1, 2.4, 2.5, 2.5.1)", msh,
               12);
@@ -397,7 +391,8 @@ class Mapper {
       // A result value without a status cannot be trusted; an empty OBX without one is a
       // placeholder for a result still in the lab.
       if (!std::holds_alternative<std::monostate>(o.value))
-        required(seg, 11, "observation result status");
+        problem(ErrorCode::kRequiredFieldMissing, "OBX-11 (observation result status) is required",
+                seg, 11);
       o.status = model::ResultStatus::kPending;
     } else if (auto s = model::result_status_from_hl7(status)) {
       o.status = *s;
@@ -555,6 +550,10 @@ class Mapper {
 };
 
 }  // namespace
+
+bool is_supported_version(std::string_view version) {
+  return std::ranges::find(kVersions, version) != kVersions.end();
+}
 
 std::vector<Error> validate(const Message& message) {
   std::vector<Error> problems;

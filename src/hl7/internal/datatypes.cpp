@@ -52,15 +52,24 @@ model::Identifier read_ei(Parts p) {
   return {p.str(1), ns.empty() ? p.str(3) : ns, {}};
 }
 
-model::HumanName read_xpn(Parts p) {
+namespace {
+// XPN and XCN share the name layout, starting at a different component: family (FN, its first
+// subcomponent), given, middle, suffix, prefix.
+model::HumanName read_name(const Parts& p, int family) {
   model::HumanName n;
-  n.family = p.sub() ? p.str(1) : p.at(1).subcomponent(1).str();
-  for (int i : {2, 3}) {
+  n.family = p.sub() ? p.str(family) : p.at(family).subcomponent(1).str();
+  for (int i : {family + 1, family + 2}) {
     std::string g = p.str(i);
     if (!g.empty()) n.given.push_back(std::move(g));
   }
-  n.suffix = p.str(4);
-  n.prefix = p.str(5);
+  n.suffix = p.str(family + 3);
+  n.prefix = p.str(family + 4);
+  return n;
+}
+}  // namespace
+
+model::HumanName read_xpn(Parts p) {
+  model::HumanName n = read_name(p, 1);
   n.use = p.str(7);
   return n;
 }
@@ -68,13 +77,7 @@ model::HumanName read_xpn(Parts p) {
 model::Practitioner read_xcn(Parts p) {
   model::Practitioner pr;
   pr.id = p.str(1);
-  pr.name.family = p.sub() ? p.str(2) : p.at(2).subcomponent(1).str();
-  for (int i : {3, 4}) {
-    std::string g = p.str(i);
-    if (!g.empty()) pr.name.given.push_back(std::move(g));
-  }
-  pr.name.suffix = p.str(5);
-  pr.name.prefix = p.str(6);
+  pr.name = read_name(p, 2);
   if (p.sub()) {
     pr.assigning_authority = p.str(9).empty() ? p.str(10) : p.str(9);
   } else {
