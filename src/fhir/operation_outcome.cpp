@@ -35,7 +35,12 @@ std::string_view issue_type(model::ErrorCode code) {
     case C::kUsage:
       return "invalid";
     case C::kConfig:
+    case C::kCrypto:
+    case C::kKey:
+    case C::kStorage:
       return "processing";
+    case C::kNotFound:
+      return "not-found";
   }
   return "processing";
 }

@@ -66,6 +66,14 @@ std::string_view to_string(ErrorCode code) {
       return "usage error";
     case ErrorCode::kConfig:
       return "configuration error";
+    case ErrorCode::kCrypto:
+      return "cryptographic check failed";
+    case ErrorCode::kKey:
+      return "key error";
+    case ErrorCode::kStorage:
+      return "storage error";
+    case ErrorCode::kNotFound:
+      return "not found";
   }
   return "error";
 }

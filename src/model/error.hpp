@@ -25,6 +25,10 @@ enum class ErrorCode {
   kIo,
   kUsage,
   kConfig,
+  kCrypto,    // a ciphertext failed authentication or is malformed (tampered, moved, wrong key)
+  kKey,       // a key is missing, shredded, or the keyring is unusable (permissions, format)
+  kStorage,   // the database refused or failed an operation
+  kNotFound,  // no such record (also what another lab's record looks like)
 };
 
 // Where a problem is. Every member is optional (0 or empty means "not known"); to_string

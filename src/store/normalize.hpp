@@ -1,0 +1,20 @@
+// How values are normalized before they become blind indexes: the same person, order or
+// message must give the same bytes whatever the sender's spacing and letter case.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "model/lab.hpp"
+
+namespace labvault::store {
+
+// Trimmed and upper-cased ASCII; inner spaces kept.
+[[nodiscard]] std::string normalize_token(std::string_view s);
+// "AUTHORITY|VALUE" (the identifier type is left out: senders disagree on MR vs PI).
+[[nodiscard]] std::string normalize_identifier(const model::Identifier& id);
+// "FAMILY|FIRSTGIVEN|YYYYMMDD" with letters only in the names; empty when any part is missing.
+[[nodiscard]] std::string normalize_name_birth(const model::HumanName& name,
+                                               const model::DateTime& birth_date);
+
+}  // namespace labvault::store

@@ -1,0 +1,154 @@
+// The Store port: everything labvault keeps, behind one interface that the SQLite adapter
+// (store/sqlite) implements today and a PostgreSQL adapter can implement later without touching
+// callers. Adapters seal every PHI column with the owning patient's (or lab's) data key before it
+// reaches the database, and find records through blind indexes, never through clear PHI.
+// Invariant: every method is atomic; a failed call leaves nothing half-written.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/error.hpp"
+#include "model/lab.hpp"
+
+namespace labvault::store {
+
+using Id = std::int64_t;
+// Microseconds since the Unix epoch, UTC. Injected so that tests control time.
+using Clock = std::function<std::int64_t()>;
+[[nodiscard]] std::int64_t system_now_us();
+
+struct LabInfo {
+  Id id = 0;
+  std::string code;  // the operator's short id for the lab tenant
+  std::string name;
+  bool operator==(const LabInfo&) const = default;
+};
+
+// One message to persist, as ingest hands it over after validation and mapping.
+struct Inbound {
+  std::string sender;      // sending application^facility (MSH-3^MSH-4): the dedupe scope
+  std::string control_id;  // MSH-10; unique per sender
+  std::string format;      // "hl7", "csv" or "fhir": what `raw` is
+  std::string_view raw;    // the bytes as received, kept (sealed) for replay and disputes
+  const model::LabMessage* message = nullptr;
+  std::optional<Id> import_id;           // the file it came from, if any (conversion history)
+  std::vector<std::string> subscribers;  // outbox: who must receive it
+};
+
+// What happened to one message of a batch. A rejected message rolled back alone; the rest of
+// the batch is committed.
+struct Outcome {
+  Id message_id = 0;
+  Id patient_id = 0;
+  bool duplicate = false;  // stored before (same sender and MSH-10): nothing written now
+  std::optional<model::Error> error;
+};
+
+struct StoredObservation {
+  Id id = 0;
+  model::Observation observation;  // with its correction history, oldest first
+};
+
+struct StoredReport {
+  Id id = 0;
+  model::Report report;             // observations and specimens filled from their tables
+  std::vector<Id> observation_ids;  // parallel to report.observations
+};
+
+struct StoredOrder {
+  Id id = 0;
+  model::Order order;
+};
+
+struct PatientRecord {
+  Id id = 0;
+  model::Patient patient;
+  std::vector<model::Encounter> encounters;
+  std::vector<StoredOrder> orders;
+  std::vector<StoredReport> reports;
+};
+
+struct ImportInfo {
+  Id id = 0;
+  std::string kind;    // "hl7", "csv", "fhir"
+  std::string source;  // the file name as given (PHI-grade: names sometimes carry a patient)
+  std::int64_t started_us = 0, finished_us = 0;
+  int messages = 0, errors = 0;
+};
+
+// Conversion history of one stored message: the file it came from and the records it touched.
+struct Provenance {
+  std::optional<ImportInfo> import;
+  std::vector<std::pair<std::string, Id>> records;  // (table, id), e.g. ("observations", 12)
+};
+
+struct OutboxItem {
+  Id id = 0;
+  Id lab_id = 0;
+  std::string subscriber;
+  Id message_id = 0;
+  Id patient_id = 0;
+  int attempts = 0;
+  std::int64_t next_attempt_us = 0;
+};
+
+struct KeyStats {
+  int lab_keys = 0, patient_keys = 0, shredded = 0;
+  std::vector<std::pair<std::uint32_t, int>> by_kek_version;  // live keys per wrapping KEK
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Labs (tenants). Codes are unique.
+  [[nodiscard]] virtual model::Result<LabInfo> create_lab(std::string_view code,
+                                                          std::string_view name) = 0;
+  [[nodiscard]] virtual model::Result<std::optional<LabInfo>> find_lab(std::string_view code) = 0;
+  [[nodiscard]] virtual model::Result<std::vector<LabInfo>> list_labs() = 0;
+
+  // Persists a batch in one transaction and one fsync (group commit). Per message: dedupe on
+  // sender + MSH-10, find or create the patient by identifier, corrections folded into the stored
+  // report with history, raw bytes sealed, outbox rows queued. An error result means nothing of
+  // the batch was written.
+  [[nodiscard]] virtual model::Result<std::vector<Outcome>> store_messages(
+      Id lab, std::span<const Inbound> batch) = 0;
+
+  // Conversion history: a file import and what it produced.
+  [[nodiscard]] virtual model::Result<Id> begin_import(Id lab, std::string_view kind,
+                                                       std::string_view source) = 0;
+  [[nodiscard]] virtual model::Result<void> finish_import(Id lab, Id import_id, int messages,
+                                                          int errors) = 0;
+  [[nodiscard]] virtual model::Result<Provenance> provenance(Id lab, Id message_id) = 0;
+
+  // Reads. Another lab's ids answer kNotFound, exactly like ids that do not exist.
+  [[nodiscard]] virtual model::Result<std::vector<Id>> find_patients(
+      Id lab, const model::Identifier& identifier) = 0;
+  [[nodiscard]] virtual model::Result<std::vector<Id>> find_patients(
+      Id lab, const model::HumanName& name, const model::DateTime& birth_date) = 0;
+  [[nodiscard]] virtual model::Result<std::vector<Id>> list_patients(Id lab) = 0;
+  [[nodiscard]] virtual model::Result<PatientRecord> read_patient(Id lab, Id patient) = 0;
+  [[nodiscard]] virtual model::Result<std::string> read_raw_message(Id lab, Id message) = 0;
+
+  // Outbox (transactional: rows are written with the message). Delivery workers poll it.
+  [[nodiscard]] virtual model::Result<std::vector<OutboxItem>> due_deliveries(int limit) = 0;
+  [[nodiscard]] virtual model::Result<void> mark_delivered(Id item) = 0;
+  [[nodiscard]] virtual model::Result<void> retry_later(Id item, std::int64_t at_us,
+                                                        std::string_view error_code) = 0;
+
+  // Keys. Shredding destroys the patient's data key: every sealed value of that patient becomes
+  // unreadable everywhere (reads answer kKey "shredded") while other patients are untouched.
+  [[nodiscard]] virtual model::Result<void> shred_patient(Id lab, Id patient) = 0;
+  // Re-wraps up to `batch` data keys that the current KEK did not wrap; returns how many. Callers
+  // loop until 0. Each batch is its own short transaction, so readers never wait long.
+  [[nodiscard]] virtual model::Result<int> rewrap_data_keys(int batch) = 0;
+  [[nodiscard]] virtual model::Result<KeyStats> key_stats() = 0;
+};
+
+}  // namespace labvault::store
