@@ -1,6 +1,7 @@
 #include "cli/cli.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -10,6 +11,8 @@
 namespace labvault::cli {
 
 int run(int argc, char** argv) {
+  // Everything labvault creates (database, WAL, outputs, keyring) is for its own user only.
+  ::umask(077);
   CLI::App app{"labvault: HIPAA-grade integration hub for clinical laboratory results"};
   app.set_version_flag("--version", "labvault 0.1.0");
   app.require_subcommand(1);
@@ -43,6 +46,36 @@ int run(int argc, char** argv) {
   v->add_option("--mapping", validate.mapping, "CSV column mapping (TOML), needed for csv");
   v->add_option("inputs", validate.inputs, "Input files")->required();
 
+  InitArgs init;
+  CLI::App* in = app.add_subcommand(
+      "init", "Create a data directory, its config and a keyring (0600); --demo adds a demo lab");
+  in->add_option("--data", init.data, "Data directory (created with mode 0700)")->required();
+  in->add_option("--keyring", init.keyring,
+                 "Keyring file, outside the data directory (default: next to it, "
+                 "labvault.keyring)");
+  in->add_flag("--demo", init.demo, "Add the demo lab with synthetic patients and results");
+
+  KeysArgs keys;
+  CLI::App* k = app.add_subcommand("keys", "Key administration: status, rotate, shred-patient");
+  k->require_subcommand(1);
+  CLI::App* ks = k->add_subcommand("status", "KEK versions and data keys per wrapping version");
+  CLI::App* kr = k->add_subcommand(
+      "rotate", "Add a KEK version and re-wrap every data key under it (no downtime)");
+  kr->add_flag("--retire-old", keys.retire_old,
+               "Then drop older KEK versions from the keyring once nothing uses them");
+  CLI::App* kd = k->add_subcommand(
+      "shred-patient", "Destroy one patient's data key: their records become unreadable");
+  kd->add_option("--lab", keys.lab, "Lab code")->required();
+  auto* by_id = kd->add_option("--patient", keys.patient, "Internal patient id");
+  auto* by_mrn = kd->add_flag("--mrn-stdin", keys.mrn_stdin,
+                              "Read the patient's MRN from standard input (keeps it out of argv)");
+  by_id->excludes(by_mrn);
+  kd->add_option("--authority", keys.authority, "Assigning authority of the MRN (CX-4)");
+  kd->add_flag("--yes", keys.yes, "Confirm: shredding cannot be undone");
+  for (CLI::App* sub : {ks, kr, kd}) {
+    sub->add_option("--config", keys.config, "labvault.toml written by labvault init")->required();
+  }
+
   BenchArgs bench;
   CLI::App* b = app.add_subcommand("bench", "Load generators used by the bench/ scripts");
   b->require_subcommand(1);
@@ -51,6 +84,21 @@ int run(int argc, char** argv) {
   bp->add_option("file", bench.file, "HL7 message file")->required();
   bp->add_option("--seconds", bench.seconds, "How long to run (default 3)")
       ->check(CLI::PositiveNumber);
+  BenchStoreArgs bench_store;
+  CLI::App* bs = b->add_subcommand("store",
+                                   "Store synthetic observations: labvault encrypted vs plain "
+                                   "SQLite on one core; prints rows/s");
+  bs->add_option("--rows", bench_store.rows, "Observations per path (default 100000)")
+      ->check(CLI::PositiveNumber);
+  bs->add_option("--batch", bench_store.batch, "Observations per transaction (default 1000)")
+      ->check(CLI::PositiveNumber);
+  bs->add_option("--per-message", bench_store.per_message,
+                 "Observations per message, one patient each (default 10)")
+      ->check(CLI::PositiveNumber);
+  bs->add_option(
+        "--dir", bench_store.dir,
+        "Directory for the scratch files, removed afterwards (default: the temp directory)")
+      ->check(CLI::ExistingDirectory);
 
   try {
     app.parse(argc, argv);
@@ -68,9 +116,20 @@ int run(int argc, char** argv) {
   // Modules report through Result; an exception here is a library failure (allocation,
   // filesystem) and still deserves a one-line message and exit 1 rather than an abort.
   try {
+    if (in->parsed()) return run_init(init);
+    if (ks->parsed()) return run_keys_status(keys);
+    if (kr->parsed()) return run_keys_rotate(keys);
+    if (kd->parsed()) {
+      if (!keys.patient && !keys.mrn_stdin) {
+        eprint("labvault: keys shred-patient needs --patient ID or --mrn-stdin\n");
+        return kExitUsage;
+      }
+      return run_keys_shred(keys);
+    }
     if (c->parsed()) return run_convert(convert);
     if (v->parsed()) return run_validate(validate);
     if (bp->parsed()) return run_bench_parse(bench);
+    if (bs->parsed()) return run_bench_store(bench_store);
   } catch (const std::exception& e) {
     eprint("labvault: internal error: {}\n", e.what());
     return kExitUserError;

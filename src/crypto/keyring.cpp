@@ -306,6 +306,14 @@ model::Result<void> Keyring::retire_kek(std::uint32_t version) {
   return {};
 }
 
+model::Result<bool> Keyring::reload() {
+  auto fresh = load(path_);
+  if (!fresh) return std::unexpected(fresh.error());
+  if (fresh->kek_versions() == kek_versions()) return false;
+  *this = std::move(*fresh);
+  return true;
+}
+
 std::uint32_t Keyring::current_kek_version() const {
   return keks_.empty() ? 0 : keks_.rbegin()->first;
 }

@@ -45,6 +45,10 @@ class Keyring {
   // Drops an old KEK version (after every data key was re-wrapped); never the current one.
   [[nodiscard]] model::Result<void> retire_kek(std::uint32_t version);
 
+  // Re-reads the file (with the same checks as load) when another process added a KEK version,
+  // so a running server follows `labvault keys rotate` without a restart. True if it changed.
+  [[nodiscard]] model::Result<bool> reload();
+
   [[nodiscard]] std::uint32_t current_kek_version() const;
   [[nodiscard]] std::vector<std::uint32_t> kek_versions() const;
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }

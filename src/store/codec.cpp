@@ -11,17 +11,9 @@
 #include <utility>
 #include <variant>
 
+#include "store/internal/member_count.hpp"
+
 namespace labvault::store::codec {
-namespace internal {
-
-// Converts to any member type in unevaluated aggregate initialization (never called, so never
-// defined; outside the anonymous namespace so that compilers accept that).
-struct AnyValue {
-  template <typename T>
-  operator T() const;
-};
-
-}  // namespace internal
 namespace {
 
 using namespace labvault::model;
@@ -140,15 +132,6 @@ concept Struct = requires(T& v) {
 
 // A member added to lab.hpp must join its field list (or be left out here on purpose), else
 // the store would silently drop it: count aggregate members against listed fields.
-template <typename T, size_t N = 0>
-consteval size_t member_count() {
-  constexpr bool more = []<size_t... I>(std::index_sequence<I...>) {
-    return requires { T{(I, internal::AnyValue{})...}; };
-  }
-  (std::make_index_sequence<N + 1>{});
-  if constexpr (more) return member_count<T, N + 1>();
-  return N;
-}
 template <Struct T>
 consteval bool lists_all_but(size_t left_out) {
   // Never constructed (std::string is not constexpr with every compiler/library pair): the
@@ -160,7 +143,7 @@ consteval bool lists_all_but(size_t left_out) {
   } storage;
   size_t n = 0;
   fields(storage.v, [&n](const char*, auto&) { ++n; });
-  return n + left_out == member_count<T>();
+  return n + left_out == internal::member_count<T>();
 }
 static_assert(lists_all_but<Coding>(0) && lists_all_but<CodeableConcept>(0) &&
               lists_all_but<Identifier>(0) && lists_all_but<HumanName>(0) &&
@@ -172,7 +155,8 @@ static_assert(lists_all_but<Coding>(0) && lists_all_but<CodeableConcept>(0) &&
               lists_all_but<ReferenceRange>(0) && lists_all_but<ObservationVersion>(0) &&
               lists_all_but<Observation>(1) && lists_all_but<Order>(1) &&
               lists_all_but<Report>(2) && lists_all_but<MessageHeader>(0));
-static_assert(member_count<DateTime>() == 9, "put/get(DateTime) must store the new member");
+static_assert(internal::member_count<DateTime>() == 9,
+              "put/get(DateTime) must store the new member");
 
 // DateTime header byte: the precision (which is also how many of year..second follow) and flags.
 constexpr unsigned kPrecisionMask = 0x07;

@@ -64,9 +64,16 @@ Result<KeyPtr> SqliteStore::data_key(Id key_id) {
         fmt::format("data key {} was shredded: its records can no longer be read", key_id));
   }
   std::uint32_t version = static_cast<std::uint32_t>(s.int64(3));
-  auto raw = keyring_.unwrap(s.blob(4), static_cast<std::uint64_t>(key_id),
-                             wrap_context(s.text(1), s.int64(0), s.int64(2)));
+  std::string wrapped(s.blob(4));
+  std::string context = wrap_context(s.text(1), s.int64(0), s.int64(2));
   s.reset();
+  auto raw = keyring_.unwrap(wrapped, static_cast<std::uint64_t>(key_id), context);
+  if (!raw && raw.error().code == ErrorCode::kKey) {
+    // Wrapped by a KEK this process has not seen: `keys rotate` ran elsewhere.
+    if (auto reloaded = keyring_.reload(); reloaded && *reloaded) {
+      raw = keyring_.unwrap(wrapped, static_cast<std::uint64_t>(key_id), context);
+    }
+  }
   if (!raw) return std::unexpected(raw.error());
   auto key = crypto::AeadKey::make({static_cast<std::uint64_t>(key_id), version}, std::move(*raw));
   if (!key) return std::unexpected(key.error());

@@ -11,7 +11,7 @@ namespace labvault::store::sqlite {
 using model::ErrorCode;
 
 model::Result<std::unique_ptr<Store>> open(const std::filesystem::path& file,
-                                           const crypto::Keyring& keyring, Options options) {
+                                           crypto::Keyring& keyring, Options options) {
   auto db = internal::Db::open(file, options.busy_timeout_ms);
   if (!db) return std::unexpected(db.error());
   if (auto r = internal::migrate(**db); !r) return std::unexpected(r.error());
@@ -24,7 +24,7 @@ namespace labvault::store::sqlite::internal {
 
 using model::ErrorCode;
 
-SqliteStore::SqliteStore(std::unique_ptr<Db> db, const crypto::Keyring& keyring, Clock clock)
+SqliteStore::SqliteStore(std::unique_ptr<Db> db, crypto::Keyring& keyring, Clock clock)
     : db_(std::move(db)), keyring_(keyring), clock_(std::move(clock)) {}
 
 namespace {
@@ -244,6 +244,8 @@ Result<void> SqliteStore::shred_patient(Id lab, Id patient) {
 
 Result<int> SqliteStore::rewrap_data_keys(int batch) {
   std::lock_guard lock(mu_);
+  // Never re-wrap with a stale ring: that would move keys back to an older KEK.
+  if (auto r = keyring_.reload(); !r) return std::unexpected(r.error());
   return in_transaction(*this, [&]() -> Result<int> {
     auto select = db_->prepare(
         "SELECT id, lab_id, owner, coalesce(patient_id, 0), wrapped FROM data_keys "

@@ -1,5 +1,6 @@
 // The SQLite adapter of the Store port: one database file in the data directory, WAL mode,
-// synchronous=FULL, foreign keys on, schema migrated at open. The keyring must outlive the store.
+// synchronous=FULL, foreign keys on, schema migrated at open. The keyring must outlive the store;
+// the store reloads it from its file when it meets a KEK version it does not know (rotation).
 #pragma once
 
 #include <filesystem>
@@ -17,7 +18,7 @@ struct Options {
 
 // Opens (creating if needed) and migrates the database at `file`.
 [[nodiscard]] model::Result<std::unique_ptr<Store>> open(const std::filesystem::path& file,
-                                                         const crypto::Keyring& keyring,
+                                                         crypto::Keyring& keyring,
                                                          Options options = {});
 
 // The file name labvault uses inside a data directory.

@@ -267,6 +267,11 @@ TEST_F(StoreTest, ShreddingOnePatientLeavesOthersReadable) {
 TEST_F(StoreTest, KekRotationRewrapsWithoutLosingAnything) {
   CanaryPatient p;
   Outcome a = put(oru(p, "MSG-1"));
+  // A server that keeps running through the rotation, with the keyring as it was at its start.
+  auto server_ring = crypto::Keyring::load(root_ / "keyring");
+  ASSERT_TRUE(server_ring.has_value());
+  auto server = open(db_path(), *server_ring);
+  ASSERT_TRUE(server.has_value());
   ASSERT_TRUE(keyring_->add_kek("2026-11-26T00:00:00Z").has_value());
   // Old wrappings still open before re-wrapping; new keys use version 2.
   reopen();
@@ -287,6 +292,11 @@ TEST_F(StoreTest, KekRotationRewrapsWithoutLosingAnything) {
   EXPECT_EQ(total, 2);
   EXPECT_EQ(store_->key_stats()->by_kek_version,
             (std::vector<std::pair<std::uint32_t, int>>{{2, 3}}));
+  // The running server meets keys wrapped by KEK v2, reloads its ring and reads on.
+  auto via_server = (*server)->read_patient(lab_, b.patient_id);
+  ASSERT_TRUE(via_server.has_value()) << via_server.error().message;
+  EXPECT_EQ(server_ring->current_kek_version(), 2u);
+  server->reset();
   ASSERT_TRUE(keyring_->retire_kek(1).has_value());
   auto reloaded = crypto::Keyring::load(root_ / "keyring");
   ASSERT_TRUE(reloaded.has_value());

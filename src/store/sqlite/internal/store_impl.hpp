@@ -27,7 +27,7 @@ struct Slot {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::unique_ptr<Db> db, const crypto::Keyring& keyring, Clock clock);
+  SqliteStore(std::unique_ptr<Db> db, crypto::Keyring& keyring, Clock clock);
 
   Result<LabInfo> create_lab(std::string_view code, std::string_view name) override;
   Result<std::optional<LabInfo>> find_lab(std::string_view code) override;
@@ -76,7 +76,7 @@ class SqliteStore final : public Store {
 
   std::mutex mu_;
   std::unique_ptr<Db> db_;
-  const crypto::Keyring& keyring_;
+  crypto::Keyring& keyring_;
   Clock clock_;
   std::unordered_map<Id, KeyPtr> keys_;
   std::vector<Id> created_keys_;  // keys created in the current write transaction

@@ -1,0 +1,134 @@
+// `labvault init`: a data directory, its config and a keyring, checked before anything is
+// written; `--demo` adds the demo lab. Safe to run again: what exists is verified, not replaced.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include "cli/cli.hpp"
+#include "cli/commands.hpp"
+#include "cli/config.hpp"
+#include "cli/demo.hpp"
+#include "cli/formats.hpp"
+#include "hl7/hl7.hpp"
+#include "model/sensitivity.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace labvault::cli {
+
+namespace fs = std::filesystem;
+using model::ErrorCode;
+
+namespace {
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+// Everything that could make init fail is checked here, before any file is created.
+model::Result<Config> plan(const InitArgs& args) {
+  Config c;
+  c.data_dir = fs::absolute(args.data).lexically_normal();
+  if (c.data_dir.filename().empty()) c.data_dir = c.data_dir.parent_path();
+  c.keyring = args.keyring ? fs::absolute(*args.keyring).lexically_normal()
+                           : c.data_dir.parent_path() / "labvault.keyring";
+  c.file = c.data_dir / kConfigFile;
+  if (auto r = crypto::Keyring::check_outside(c.keyring, c.data_dir); !r) {
+    return std::unexpected(r.error());
+  }
+  std::error_code ec;
+  bool has_keyring = fs::exists(fs::symlink_status(c.keyring, ec));
+  if (has_keyring) {
+    if (auto ring = crypto::Keyring::load(c.keyring); !ring) return std::unexpected(ring.error());
+  } else if (fs::exists(c.data_dir / store::sqlite::kDatabaseFile, ec)) {
+    return model::fail(ErrorCode::kKey,
+                       fmt::format("{} holds a database but the keyring {} is missing; restore the "
+                                   "keyring from its backup (a new one could not read the data)",
+                                   c.data_dir.string(), c.keyring.string()));
+  }
+  if (fs::exists(c.file, ec)) {
+    auto existing = load_config(c.file);
+    if (!existing) return std::unexpected(existing.error());
+    if (existing->keyring != c.keyring || existing->data_dir != c.data_dir) {
+      return model::fail(
+          ErrorCode::kConfig,
+          fmt::format("{} already names data directory {} and keyring {}; use "
+                      "those or another directory",
+                      c.file.string(), existing->data_dir.string(), existing->keyring.string()));
+    }
+  }
+  return c;
+}
+
+model::Result<std::string> add_demo(store::Store& store) {
+  auto existing = store.find_lab(kDemoLabCode);
+  if (!existing) return std::unexpected(existing.error());
+  if (*existing) return std::string("demo lab DEMO already present");
+  auto lab = store.create_lab(kDemoLabCode, kDemoLabName);
+  if (!lab) return std::unexpected(lab.error());
+  model::SensitivityRules rules = model::SensitivityRules::defaults();
+  std::vector<model::LabMessage> messages;
+  for (std::string_view raw : demo_messages()) {
+    auto msg = hl7::parse_to_model(raw, "demo");
+    if (!msg) return std::unexpected(msg.error());
+    rules.apply(*msg);
+    messages.push_back(std::move(*msg));
+  }
+  std::vector<store::Inbound> batch;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    batch.push_back({std::string(kDemoSender),
+                     messages[i].header.control_id,
+                     "hl7",
+                     demo_messages()[i],
+                     &messages[i],
+                     std::nullopt,
+                     {}});
+  }
+  auto outcomes = store.store_messages(lab->id, batch);
+  if (!outcomes) return std::unexpected(outcomes.error());
+  for (const auto& o : *outcomes) {
+    if (o.error) return std::unexpected(*o.error);
+  }
+  auto patients = store.list_patients(lab->id);
+  if (!patients) return std::unexpected(patients.error());
+  return fmt::format("demo lab DEMO: {} messages, {} patients", outcomes->size(), patients->size());
+}
+
+}  // namespace
+
+int run_init(const InitArgs& args) {
+  auto c = plan(args);
+  if (!c) return print_error(c.error()), kExitUserError;
+  std::error_code ec;
+  fs::create_directories(c->data_dir, ec);
+  if (ec || ::chmod(c->data_dir.c_str(), 0700) != 0) {
+    eprint("labvault: cannot create data directory {}: {}\n", c->data_dir.string(),
+           ec ? ec.message() : std::strerror(errno));
+    return kExitUserError;
+  }
+  if (!fs::exists(c->keyring, ec)) {
+    auto ring = crypto::Keyring::create(c->keyring, utc_now());
+    if (!ring) return print_error(ring.error()), kExitUserError;
+    fmt::print("created keyring {} (mode 0600; back it up apart from the data)\n",
+               c->keyring.string());
+  }
+  if (!fs::exists(c->file, ec)) {
+    if (auto r = write_file_atomically(c->file, render_config(*c)); !r) {
+      return print_error(r.error()), kExitUserError;
+    }
+    fmt::print("created config {}\n", c->file.string());
+  }
+  auto opened = open_data(*c);
+  if (!opened) return print_error(opened.error()), kExitUserError;
+  fmt::print("data directory {} ready (schema migrated)\n", c->data_dir.string());
+  if (args.demo) {
+    auto demo = add_demo(*opened->store);
+    if (!demo) return print_error(demo.error()), kExitUserError;
+    fmt::print("{}\n", *demo);
+  }
+  return kExitOk;
+}
+
+}  // namespace labvault::cli
