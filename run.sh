@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# First command for a new user: installs what is missing, builds build/labvault, and runs a
-# demo conversion of the bundled sample (HL7 v2 ORU^R01 -> FHIR R4 Bundle -> HL7 and CSV).
-# Idempotent: re-running rebuilds only what changed and rewrites dev/demo/.
+# First command for a new user: installs what is missing, builds build/labvault, creates a
+# development data directory with its keyring and the demo lab (dev/data, dev/labvault.keyring;
+# kept across runs), and runs a demo conversion of the bundled sample (HL7 v2 ORU^R01 -> FHIR R4
+# Bundle -> HL7 and CSV). Idempotent: re-running rebuilds only what changed, verifies dev/data
+# instead of replacing it, and rewrites dev/demo/.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -13,6 +15,12 @@ lv=build/labvault
 out=dev/demo
 mkdir -p "$out"
 sample=samples/hl7/demo_cbc.hl7
+
+echo
+echo "== labvault init --data dev/data --demo   (encrypted store; keyring dev/labvault.keyring)"
+$lv init --data dev/data --demo
+echo "== labvault keys status --config dev/data/labvault.toml"
+$lv keys status --config dev/data/labvault.toml
 
 echo
 echo "== labvault validate $sample"
@@ -32,4 +40,6 @@ echo
 echo "== $out/demo_cbc.csv:"
 cat "$out/demo_cbc.csv"
 echo
-echo "Done. Outputs are in $out/. Try: $lv --help, $lv convert --help, $lv validate FILE"
+echo "Done. Conversions are in $out/; the encrypted store is dev/data (config dev/data/labvault.toml)."
+echo "Try: $lv --help, $lv keys rotate --config dev/data/labvault.toml, $lv validate FILE"
+echo "(The MLLP and HTTPS listeners arrive with the ingestion and API releases.)"
