@@ -47,6 +47,25 @@ model::Result<Config> load_config(const fs::path& file) {
   return Config{file, *data, *keyring};
 }
 
+namespace {
+// A TOML basic string: quotes, backslashes and control characters escaped (TOML 1.0 2.4).
+std::string toml_string(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    auto u = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\u{:04X}", u);
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+}  // namespace
+
 std::string render_config(const Config& c) {
   return fmt::format(
       "# labvault configuration, written by `labvault init`. Relative paths are relative to this\n"
@@ -54,17 +73,17 @@ std::string render_config(const Config& c) {
       "\n"
       "[store]\n"
       "backend = \"sqlite\"            # embedded SQLite (WAL, synchronous=FULL)\n"
-      "data_dir = \"{}\"\n"
+      "data_dir = {}\n"
       "\n"
       "[keys]\n"
       "# Key-encryption keys, the blind-index key and the audit signing key. Mode 0600, owned by\n"
       "# the user running labvault, outside data_dir; labvault refuses anything else. Back it up\n"
       "# apart from the data: without it nothing can be read.\n"
-      "keyring = \"{}\"\n"
+      "keyring = {}\n"
       "\n"
       "# [sensitivity]                # extra codes per sensitive category (see README)\n"
       "# hiv = [\"L|1320\"]\n",
-      c.data_dir.string(), c.keyring.string());
+      toml_string(c.data_dir.string()), toml_string(c.keyring.string()));
 }
 
 model::Result<Opened> open_data(const Config& config) {

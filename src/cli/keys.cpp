@@ -1,7 +1,6 @@
 // `labvault keys`: KEK rotation with re-wrapping, crypto-shredding of a patient, key status.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <iostream>
 
 #include "cli/cli.hpp"
@@ -72,16 +71,7 @@ int run_keys_rotate(const KeysArgs& args) {
   if (args.retire_old) {
     for (std::uint32_t old : opened->keyring->kek_versions()) {
       if (old == *version) continue;
-      bool in_use =
-          std::ranges::any_of(stats->by_kek_version, [&](const auto& p) { return p.first == old; });
-      if (in_use) {
-        eprint(
-            "labvault: KEK version {} still wraps data keys (written during the rotation); "
-            "run keys rotate again before retiring it\n",
-            old);
-        return kExitUserError;
-      }
-      if (auto r = opened->keyring->retire_kek(old); !r) {
+      if (auto r = opened->store->retire_kek(old); !r) {
         return print_error(r.error()), kExitUserError;
       }
       fmt::print("retired KEK version {}\n", old);

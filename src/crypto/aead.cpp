@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstring>
@@ -18,9 +19,10 @@ constexpr std::uint8_t kFormat = 0x01;
 constexpr std::size_t kHeaderSize = 1 + 8 + 4;
 constexpr std::size_t kNonceSize = 12;
 constexpr std::size_t kTagSize = 16;
-// Nonces come from the DRBG in blocks: one RAND_bytes call per 341 values instead of per value
-// keeps sealing cheap (RAND_bytes costs as much as encrypting a short field). Still random.
-constexpr std::size_t kNonceBlock = kNonceSize * 341;
+// Nonces come from the DRBG in small blocks: one RAND_bytes call per 32 values instead of per
+// value keeps sealing cheap (RAND_bytes costs as much as encrypting a short field) and a
+// patient's key, which seals a handful of values, does not draw kilobytes. Still random.
+constexpr std::size_t kNonceBlock = kNonceSize * 32;
 
 struct CtxDeleter {
   void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
@@ -75,8 +77,13 @@ struct AeadKey::Impl {
 
   ~Impl() { OPENSSL_cleanse(nonces.data(), nonces.size()); }
 
+  pid_t owner = 0;  // the process that drew the block
+
   model::Result<const std::uint8_t*> take_nonce() {
-    if (next_nonce == kNonceBlock) {
+    // After fork() parent and child would hand out the same buffered nonces under the same key;
+    // a child redraws.
+    if (next_nonce == kNonceBlock || owner != ::getpid()) {
+      owner = ::getpid();
       if (RAND_bytes(nonces.data(), static_cast<int>(nonces.size())) != 1) {
         return std::unexpected(crypto_error("the system random generator failed"));
       }

@@ -2,14 +2,16 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <sstream>
+#include <utility>
 
 namespace labvault::crypto {
 
@@ -105,9 +107,14 @@ model::Result<SecretBytes> decode_key(std::string_view b64, int line, const fs::
 }  // namespace
 
 model::Result<void> Keyring::check_outside(const fs::path& keyring, const fs::path& data_dir) {
-  std::error_code ec;
+  std::error_code ec, ec2;
   fs::path k = fs::weakly_canonical(fs::absolute(keyring), ec);
-  fs::path d = fs::weakly_canonical(fs::absolute(data_dir), ec);
+  fs::path d = fs::weakly_canonical(fs::absolute(data_dir), ec2);
+  if (ec || ec2 || k.empty() || d.empty()) {
+    return model::fail(ErrorCode::kKey,
+                       fmt::format("cannot resolve keyring {} or data directory {}",
+                                   keyring.string(), data_dir.string()));
+  }
   auto [dend, kit] = std::mismatch(d.begin(), d.end(), k.begin(), k.end());
   if (dend == d.end()) {
     return model::fail(ErrorCode::kKey,
@@ -155,36 +162,81 @@ model::Result<Keyring> Keyring::create(const fs::path& path, std::string_view cr
   return ring;
 }
 
+namespace {
+
+// Splits a line into at most 4 space-separated words, as views into the line (no copies of key
+// material).
+std::array<std::string_view, 4> words_of(std::string_view line) {
+  std::array<std::string_view, 4> out{};
+  std::size_t n = 0;
+  while (!line.empty() && n < out.size()) {
+    std::size_t start = line.find_first_not_of(' ');
+    if (start == std::string_view::npos) break;
+    line.remove_prefix(start);
+    std::size_t end = line.find(' ');
+    out[n++] = line.substr(0, end);
+    line.remove_prefix(end == std::string_view::npos ? line.size() : end);
+  }
+  return out;
+}
+
+// Serializes access to the keyring file between processes (two `keys rotate` at once, or a
+// rotate and a retire): an exclusive flock on a sidecar lock file, released on destruction.
+class FileLock {
+ public:
+  static model::Result<FileLock> take(const fs::path& keyring) {
+    fs::path lock = keyring;
+    lock += ".lock";
+    int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || ::flock(fd, LOCK_EX) != 0) {
+      if (fd >= 0) ::close(fd);
+      return std::unexpected(key_error(
+          fmt::format("cannot lock keyring {}: {}", keyring.string(), std::strerror(errno))));
+    }
+    return FileLock(fd);
+  }
+  FileLock(FileLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  FileLock& operator=(FileLock&&) = delete;
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+  }
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+}  // namespace
+
 model::Result<Keyring> Keyring::load(const fs::path& path) {
   auto content = read_checked(path);
   if (!content) return std::unexpected(content.error());
   Keyring ring;
   ring.path_ = path;
-  std::istringstream in(*content);
-  std::string line;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    ring.identity_ = {st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_size};
+  }
   int number = 0;
   bool magic = false, index = false, signing = false;
-  auto bad = [&](std::string why) {
+  auto bad = [&](std::string why) -> model::Result<void> {
     return std::unexpected(
         key_error(fmt::format("keyring {} line {}: {}", path.string(), number, why)));
   };
-  while (std::getline(in, line)) {
+  model::Result<void> ok;
+  std::string_view rest = *content;
+  while (ok && !rest.empty()) {
+    std::size_t eol = rest.find('\n');
+    std::string_view line = rest.substr(0, eol);
+    rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
     ++number;
     if (line.empty() || line[0] == '#') continue;
     if (!magic) {
-      if (line != kMagic) {
-        wipe(line);
-        wipe(*content);
-        return bad(fmt::format("expected '{}' (not a labvault keyring)", kMagic));
-      }
+      if (line != kMagic) ok = bad(fmt::format("expected '{}' (not a labvault keyring)", kMagic));
       magic = true;
       continue;
     }
-    std::istringstream words(line);
-    std::string kind, a, b, c;
-    words >> kind >> a >> b >> c;
-    wipe(line);
-    model::Result<void> ok;
+    auto [kind, a, b, c] = words_of(line);
     if (kind == "kek") {
       std::uint32_t version = 0;
       auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), version);
@@ -199,7 +251,7 @@ model::Result<Keyring> Keyring::load(const fs::path& path) {
       } else {
         ring.keks_.emplace(version, std::move(*aead));
         ring.kek_raw_.emplace(version, std::move(*key));
-        ring.kek_created_[version] = b;
+        ring.kek_created_[version] = std::string(b);
       }
     } else if (kind == "index" || kind == "audit-signing") {
       auto key = decode_key(a, number, path);
@@ -207,25 +259,24 @@ model::Result<Keyring> Keyring::load(const fs::path& path) {
         ok = std::unexpected(key.error());
       } else if (kind == "index") {
         auto indexer = BlindIndexer::make(key->clone());
-        if (!indexer) return std::unexpected(indexer.error());
-        ring.indexer_ = std::move(*indexer);
-        ring.index_key_ = std::move(*key);
-        index = true;
+        if (!indexer) {
+          ok = std::unexpected(indexer.error());
+        } else {
+          ring.indexer_ = std::move(*indexer);
+          ring.index_key_ = std::move(*key);
+          index = true;
+        }
       } else {
         ring.signing_seed_ = std::move(*key);
         signing = true;
       }
     } else {
-      ok = bad(fmt::format("unknown entry '{}'", kind.substr(0, 20)));
-    }
-    wipe(a);
-    wipe(c);
-    if (!ok) {
-      wipe(*content);
-      return std::unexpected(ok.error());
+      // Not echoed: a wrapped base64 line would put key material into the message.
+      ok = bad("unknown entry (expected kek, index or audit-signing)");
     }
   }
   wipe(*content);
+  if (!ok) return std::unexpected(ok.error());
   if (!magic) return std::unexpected(key_error(fmt::format("keyring {} is empty", path.string())));
   if (ring.keks_.empty() || !index || !signing) {
     return std::unexpected(key_error(fmt::format(
@@ -237,25 +288,35 @@ model::Result<Keyring> Keyring::load(const fs::path& path) {
 }
 
 model::Result<void> Keyring::save() const {
-  std::string text = fmt::format(
+  std::string text;
+  text.reserve(4096);  // one buffer for all key lines: no reallocation leaves unwiped copies
+  auto line = [&]<typename... Args>(fmt::format_string<Args...> f, Args&&... args) {
+    fmt::format_to(std::back_inserter(text), f, std::forward<Args>(args)...);
+  };
+  line(
       "{}\n# labvault keys. Mode 0600, outside the data directory; back it up apart from the "
       "data.\n# Losing this file loses every record; never edit it by hand.\n",
       kMagic);
+  auto put_key = [&](std::string_view prefix, const SecretBytes& key) {
+    std::string b64 = base64_encode(key.span());
+    line("{} {}\n", prefix, b64);
+    wipe(b64);
+  };
   // Serialization needs the raw KEKs; AeadKey does not expose them, so the ring keeps copies.
   for (const auto& [version, raw] : kek_raw_) {
-    text +=
-        fmt::format("kek {} {} {}\n", version, kek_created_.at(version), base64_encode(raw.span()));
+    put_key(fmt::format("kek {} {}", version, kek_created_.at(version)), raw);
   }
-  text += fmt::format("index {}\n", base64_encode(index_key_.span()));
-  text += fmt::format("audit-signing {}\n", base64_encode(signing_seed_.span()));
+  put_key("index", index_key_);
+  put_key("audit-signing", signing_seed_);
 
-  fs::path tmp = path_;
-  tmp += ".new";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  // A unique temp name in the same directory (rename must not cross filesystems), created
+  // exclusively: a concurrent writer never shares or truncates our file.
+  std::string tmp = path_.string() + ".XXXXXX";
+  int fd = ::mkstemp(tmp.data());
   if (fd < 0) {
     wipe(text);
-    return model::fail(ErrorCode::kKey, fmt::format("cannot write keyring {}: {}", tmp.string(),
-                                                    std::strerror(errno)));
+    return model::fail(ErrorCode::kKey, fmt::format("cannot write next to keyring {}: {}",
+                                                    path_.string(), std::strerror(errno)));
   }
   bool ok = ::fchmod(fd, 0600) == 0 && write_all(fd, text);
   ::close(fd);
@@ -269,6 +330,11 @@ model::Result<void> Keyring::save() const {
 }
 
 model::Result<std::uint32_t> Keyring::add_kek(std::string_view created_utc) {
+  auto lock = FileLock::take(path_);
+  if (!lock) return std::unexpected(lock.error());
+  // The file, not this process's memory, says which versions exist: another rotation may have
+  // added one since this ring was loaded.
+  if (auto r = reload(); !r) return std::unexpected(r.error());
   std::uint32_t version = current_kek_version() + 1;
   auto raw = random_key(kKeySize);
   if (!raw) return std::unexpected(raw.error());
@@ -283,10 +349,14 @@ model::Result<std::uint32_t> Keyring::add_kek(std::string_view created_utc) {
     kek_created_.erase(version);
     return std::unexpected(r.error());
   }
+  if (auto r = reload(); !r) return std::unexpected(r.error());
   return version;
 }
 
 model::Result<void> Keyring::retire_kek(std::uint32_t version) {
+  auto lock = FileLock::take(path_);
+  if (!lock) return std::unexpected(lock.error());
+  if (auto r = reload(); !r) return std::unexpected(r.error());
   if (version == current_kek_version()) {
     return model::fail(ErrorCode::kKey, "the current KEK cannot be retired; rotate first");
   }
@@ -303,15 +373,38 @@ model::Result<void> Keyring::retire_kek(std::uint32_t version) {
     kek_created_[version] = created;
     return r;
   }
+  if (auto r = reload(); !r) return std::unexpected(r.error());
   return {};
 }
 
 model::Result<bool> Keyring::reload() {
   auto fresh = load(path_);
   if (!fresh) return std::unexpected(fresh.error());
-  if (fresh->kek_versions() == kek_versions()) return false;
+  // A version this process knows must have the same bytes in the file; anything else means two
+  // keyrings claim one version, and wrapping under either would strand keys.
+  for (const auto& [version, raw] : kek_raw_) {
+    auto it = fresh->kek_raw_.find(version);
+    if (it != fresh->kek_raw_.end() && !(it->second == raw)) {
+      return model::fail(ErrorCode::kKey,
+                         fmt::format("keyring {}: KEK version {} in the file differs from the one "
+                                     "this process loaded; refusing to use either",
+                                     path_.string(), version));
+    }
+  }
+  bool changed = fresh->kek_versions() != kek_versions();
   *this = std::move(*fresh);
-  return true;
+  return changed;
+}
+
+model::Result<bool> Keyring::reload_if_changed() {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0) {
+    return model::fail(ErrorCode::kKey,
+                       fmt::format("keyring {} is gone: {}", path_.string(), std::strerror(errno)));
+  }
+  FileIdentity now{st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_size};
+  if (now == identity_) return false;
+  return reload();
 }
 
 std::uint32_t Keyring::current_kek_version() const {

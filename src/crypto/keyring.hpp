@@ -10,6 +10,8 @@
 //   audit-signing <base64 32-byte Ed25519 seed>
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -39,8 +41,9 @@ class Keyring {
   Keyring(Keyring&&) noexcept = default;
   Keyring& operator=(Keyring&&) noexcept = default;
 
-  // Adds KEK version current+1 and saves the file atomically (temp file, fsync, rename); the
-  // older versions stay so that data keys wrapped by them still open until re-wrapped.
+  // Adds KEK version (newest in the file)+1 and saves the file atomically (unique temp file,
+  // fsync, rename) under an exclusive lock on "<keyring>.lock"; the older versions stay so that
+  // data keys wrapped by them still open until re-wrapped.
   [[nodiscard]] model::Result<std::uint32_t> add_kek(std::string_view created_utc);
   // Drops an old KEK version (after every data key was re-wrapped); never the current one.
   [[nodiscard]] model::Result<void> retire_kek(std::uint32_t version);
@@ -48,6 +51,9 @@ class Keyring {
   // Re-reads the file (with the same checks as load) when another process added a KEK version,
   // so a running server follows `labvault keys rotate` without a restart. True if it changed.
   [[nodiscard]] model::Result<bool> reload();
+  // reload() when the file's inode, size or mtime changed since this ring read it: a stat per
+  // call, cheap enough before every new data key so that keys are wrapped by the newest KEK.
+  [[nodiscard]] model::Result<bool> reload_if_changed();
 
   [[nodiscard]] std::uint32_t current_kek_version() const;
   [[nodiscard]] std::vector<std::uint32_t> kek_versions() const;
@@ -76,6 +82,12 @@ class Keyring {
   SecretBytes index_key_;
   BlindIndexer indexer_;
   SecretBytes signing_seed_;
+  struct FileIdentity {
+    ino_t inode = 0;
+    std::int64_t mtime_s = 0, mtime_ns = 0;
+    off_t size = 0;
+    bool operator==(const FileIdentity&) const = default;
+  } identity_;
 };
 
 }  // namespace labvault::crypto

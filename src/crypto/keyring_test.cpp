@@ -136,6 +136,31 @@ TEST_F(KeyringTest, RotationKeepsOldVersionsUntilRetired) {
   EXPECT_EQ(fs::status(path).permissions(), fs::perms::owner_read | fs::perms::owner_write);
 }
 
+TEST_F(KeyringTest, TwoRotationsFromStaleCopiesMakeTwoVersionsNotOne) {
+  fs::path path = dir_ / "keyring";
+  ASSERT_TRUE(Keyring::create(path, "t").has_value());
+  auto a = Keyring::load(path);
+  auto b = Keyring::load(path);  // both believe version 1 is the newest
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  EXPECT_EQ(*a->add_kek("t2"), 2u);
+  EXPECT_EQ(*b->add_kek("t3"), 3u);  // re-read the file under the lock
+  auto key = random_key(kKeySize);
+  auto by_a = a->wrap(*key, 1, "lab:1");
+  ASSERT_TRUE(b->unwrap(*by_a, 1, "lab:1").has_value());  // b knows a's version 2
+  EXPECT_EQ(Keyring::load(path)->kek_versions(), (std::vector<std::uint32_t>{1, 2, 3}));
+}
+
+TEST_F(KeyringTest, ReloadRefusesAFileWhoseVersionHasOtherBytes) {
+  fs::path path = dir_ / "keyring";
+  auto ring = Keyring::create(path, "t");
+  ASSERT_TRUE(ring.has_value());
+  fs::remove(path);
+  ASSERT_TRUE(Keyring::create(path, "t").has_value());  // another version 1
+  auto reloaded = ring->reload();
+  ASSERT_FALSE(reloaded.has_value());
+  EXPECT_NE(reloaded.error().message.find("differs"), std::string::npos);
+}
+
 TEST_F(KeyringTest, AWrappedKeyMovedToAnotherRowDoesNotUnwrap) {
   auto ring = Keyring::create(dir_ / "keyring", "t");
   ASSERT_TRUE(ring.has_value());

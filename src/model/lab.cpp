@@ -124,9 +124,18 @@ bool same_observation(const Observation& a, const Observation& b) {
 }  // namespace
 
 void apply_correction(Report& current, const Report& incoming) {
+  // Each stored observation answers at most one incoming one: a report that repeats a code
+  // without sub-ids (lines of a text result, organisms) matches line by line, in order.
+  std::vector<bool> used(current.observations.size(), false);
   for (const Observation& next : incoming.observations) {
-    auto it = std::ranges::find_if(current.observations,
-                                   [&](const Observation& o) { return same_observation(o, next); });
+    auto it = current.observations.begin();
+    for (; it != current.observations.end(); ++it) {
+      auto i = static_cast<std::size_t>(it - current.observations.begin());
+      if (i < used.size() && !used[i] && same_observation(*it, next)) {
+        used[i] = true;
+        break;
+      }
+    }
     if (it == current.observations.end()) {
       current.observations.push_back(next);
       continue;

@@ -55,6 +55,21 @@ TEST(Correction, NewObservationIsAppended) {
   EXPECT_EQ(current.observations.size(), 2u);
 }
 
+TEST(Correction, RepeatedCodesMatchLineByLine) {
+  Report current;
+  current.observations.push_back(potassium("1.0", ResultStatus::kPreliminary));
+  current.observations.push_back(potassium("2.0", ResultStatus::kPreliminary));
+  Report final_report;
+  final_report.observations.push_back(potassium("1.0", ResultStatus::kFinal));
+  final_report.observations.push_back(potassium("2.5", ResultStatus::kFinal));
+  apply_correction(current, final_report);
+  ASSERT_EQ(current.observations.size(), 2u);
+  EXPECT_EQ(std::get<NumericValue>(current.observations[0].value).text, "1.0");
+  EXPECT_EQ(std::get<NumericValue>(current.observations[1].value).text, "2.5");
+  ASSERT_EQ(current.observations[1].history.size(), 1u);
+  EXPECT_EQ(std::get<NumericValue>(current.observations[1].history[0].value).text, "2.0");
+}
+
 TEST(Sensitivity, PanelCodeMarksEveryObservationOfTheReport) {
   SensitivityRules rules = SensitivityRules::defaults();
   LabMessage m;

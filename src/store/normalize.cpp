@@ -14,8 +14,12 @@ std::string normalize_token(std::string_view s) {
   return out;
 }
 
-std::string normalize_identifier(const model::Identifier& id) {
-  return normalize_token(id.assigning_authority) + "|" + normalize_token(id.value);
+std::string normalize_identifier(const model::Identifier& id, std::string_view sender) {
+  std::string authority = normalize_token(id.assigning_authority);
+  if (authority.empty()) authority = "sender:" + normalize_token(sender);
+  std::string value = normalize_token(id.value);
+  // Length-prefixed: an escaped '|' inside a value cannot make two identifiers collide.
+  return fmt::format("{}:{}{}:{}", authority.size(), authority, value.size(), value);
 }
 
 namespace {

@@ -128,6 +128,8 @@ class Store {
   [[nodiscard]] virtual model::Result<Provenance> provenance(Id lab, Id message_id) = 0;
 
   // Reads. Another lab's ids answer kNotFound, exactly like ids that do not exist.
+  // By identifier: assigning authority and value (identifiers stored without an authority are
+  // scoped to their sender and are not found this way).
   [[nodiscard]] virtual model::Result<std::vector<Id>> find_patients(
       Id lab, const model::Identifier& identifier) = 0;
   [[nodiscard]] virtual model::Result<std::vector<Id>> find_patients(
@@ -149,6 +151,9 @@ class Store {
   // loop until 0. Each batch is its own short transaction, so readers never wait long.
   [[nodiscard]] virtual model::Result<int> rewrap_data_keys(int batch) = 0;
   [[nodiscard]] virtual model::Result<KeyStats> key_stats() = 0;
+  // Removes an old KEK version from the keyring, atomically with checking (under the database's
+  // write lock) that no data key is still wrapped by it.
+  [[nodiscard]] virtual model::Result<void> retire_kek(std::uint32_t version) = 0;
 };
 
 }  // namespace labvault::store

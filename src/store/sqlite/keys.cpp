@@ -14,13 +14,16 @@ std::string wrap_context(std::string_view owner, Id lab, Id patient) {
   return fmt::format("{}:{}:{}", owner, lab, patient);
 }
 
-constexpr std::size_t kKeyCacheLimit = 50000;  // ~100 bytes each; bounded for huge labs
+constexpr std::size_t kKeyCacheLimit = 20000;  // ~1 KiB each (key, two GCM contexts)
 
 }  // namespace
 
 Result<KeyPtr> SqliteStore::new_data_key(Id lab, std::string_view owner, Id patient) {
   auto id = next_id("data_keys");
   if (!id) return std::unexpected(id.error());
+  // Wrap under the newest KEK in the file, not the one this process started with: a rotation
+  // elsewhere must not be undone by keys created afterwards (and then retired from under them).
+  if (auto r = keyring_.reload_if_changed(); !r) return std::unexpected(r.error());
   auto raw = crypto::random_key(crypto::kKeySize);
   if (!raw) return std::unexpected(raw.error());
   auto wrapped =
@@ -70,9 +73,9 @@ Result<KeyPtr> SqliteStore::data_key(Id key_id) {
   auto raw = keyring_.unwrap(wrapped, static_cast<std::uint64_t>(key_id), context);
   if (!raw && raw.error().code == ErrorCode::kKey) {
     // Wrapped by a KEK this process has not seen: `keys rotate` ran elsewhere.
-    if (auto reloaded = keyring_.reload(); reloaded && *reloaded) {
-      raw = keyring_.unwrap(wrapped, static_cast<std::uint64_t>(key_id), context);
-    }
+    auto reloaded = keyring_.reload();
+    if (!reloaded) return std::unexpected(reloaded.error());
+    if (*reloaded) raw = keyring_.unwrap(wrapped, static_cast<std::uint64_t>(key_id), context);
   }
   if (!raw) return std::unexpected(raw.error());
   auto key = crypto::AeadKey::make({static_cast<std::uint64_t>(key_id), version}, std::move(*raw));

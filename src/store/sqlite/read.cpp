@@ -44,7 +44,7 @@ Result<std::vector<Id>> SqliteStore::find_patients(Id lab, const model::Identifi
   std::lock_guard lock(mu_);
   if (identifier.value.empty()) return std::vector<Id>{};
   std::string idx = keyring_.blind_indexer().index("patient-id", static_cast<std::uint64_t>(lab),
-                                                   normalize_identifier(identifier));
+                                                   normalize_identifier(identifier, {}));
   return ids(*db_,
              "SELECT patient_id FROM patient_identifiers WHERE lab_id = ? AND identifier_index = ?",
              lab, idx);
@@ -69,7 +69,6 @@ Result<std::vector<Id>> SqliteStore::list_patients(Id lab) {
 
 Result<PatientRecord> SqliteStore::read_patient(Id lab, Id patient) {
   std::lock_guard lock(mu_);
-  if (auto r = refresh_key_cache(); !r) return std::unexpected(r.error());
   // One read transaction: the record is a consistent snapshot even while ingest writes.
   if (auto r = db_->exec("BEGIN"); !r) return std::unexpected(r.error());
   struct EndRead {
@@ -86,6 +85,8 @@ Result<PatientRecord> SqliteStore::read_patient(Id lab, Id patient) {
   }
   std::string demographics((*row)->blob(0));
   (*row)->reset();
+  // Checked inside the snapshot: a shred committed before it began drops the cached key.
+  if (auto r = refresh_key_cache(); !r) return std::unexpected(r.error());
   PatientRecord record;
   record.id = patient;
   auto p = open_decoded<model::Patient>({"patients", "demographics", patient, lab}, demographics);
@@ -178,7 +179,7 @@ Result<Provenance> SqliteStore::provenance(Id lab, Id message_id) {
   auto msg = db_->prepare(
       "SELECT m.import_id, i.kind, i.source, i.started_at, coalesce(i.finished_at, 0), "
       "i.messages, i.errors FROM inbound_messages m LEFT JOIN imports i ON i.id = m.import_id "
-      "WHERE m.id = ? AND m.lab_id = ?");
+      "AND i.lab_id = m.lab_id WHERE m.id = ? AND m.lab_id = ?");
   if (!msg) return std::unexpected(msg.error());
   (*msg)->bind(1, message_id).bind(2, lab);
   if (!(*msg)->step()) {

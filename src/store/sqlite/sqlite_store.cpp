@@ -3,6 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "store/sqlite/internal/migrations.hpp"
 #include "store/sqlite/internal/store_impl.hpp"
 
@@ -217,17 +221,29 @@ Result<void> SqliteStore::shred_patient(Id lab, Id patient) {
     }
     Id key_id = (*find)->int64(0);
     (*find)->reset();
-    // The wrapped key goes (secure_delete zeroes its bytes); so do the blind indexes, which
-    // would otherwise still confirm a guessed MRN or name.
-    for (auto [sql, id] : {std::pair{"UPDATE data_keys SET wrapped = NULL, shredded_at = ?1 "
-                                     "WHERE id = ?2 AND wrapped IS NOT NULL",
-                                     key_id},
-                           std::pair{"DELETE FROM patient_identifiers WHERE patient_id = ?2 "
-                                     "AND ?1 IS NOT NULL",
-                                     patient},
-                           std::pair{"UPDATE patients SET name_dob_index = NULL, updated_at = ?1 "
-                                     "WHERE id = ?2",
-                                     patient}}) {
+    // The wrapped key goes (secure_delete zeroes its bytes). So does every blind index of the
+    // patient's rows: left in place they would still confirm a guessed MRN, name, accession or
+    // message id, and a later message reusing an old order number would be refused as "another
+    // patient's". Random values keep the UNIQUE constraints and link to nothing.
+    const std::pair<const char*, Id> statements[] = {
+        {"UPDATE data_keys SET wrapped = NULL, shredded_at = ?1 WHERE id = ?2 "
+         "AND wrapped IS NOT NULL",
+         key_id},
+        {"DELETE FROM patient_identifiers WHERE patient_id = ?2 AND ?1 IS NOT NULL", patient},
+        {"UPDATE patients SET name_dob_index = NULL, updated_at = ?1 WHERE id = ?2", patient},
+        {"UPDATE encounters SET visit_index = NULL WHERE patient_id = ?2 AND ?1 IS NOT NULL",
+         patient},
+        {"UPDATE orders SET accession_index = randomblob(16), updated_at = ?1 "
+         "WHERE patient_id = ?2",
+         patient},
+        {"UPDATE reports SET report_index = randomblob(16), updated_at = ?1 "
+         "WHERE patient_id = ?2",
+         patient},
+        {"UPDATE inbound_messages SET control_index = randomblob(16) "
+         "WHERE patient_id = ?2 AND ?1 IS NOT NULL",
+         patient},
+    };
+    for (const auto& [sql, id] : statements) {
       auto stmt = db_->prepare(sql);
       if (!stmt) return std::unexpected(stmt.error());
       (*stmt)->bind(1, clock_()).bind(2, id);
@@ -238,8 +254,19 @@ Result<void> SqliteStore::shred_patient(Id lab, Id patient) {
   });
   if (!done) return done;
   // Older WAL frames still hold the page with the wrapped key until a checkpoint rewrites the
-  // database file and truncates the log.
-  return db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  // database file and truncates the log. Readers in other processes can hold it back; a few
+  // short retries cover a busy server, and failing loudly covers a reader that stays.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    int log = -1, done_frames = -1;
+    int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log,
+                                       &done_frames);
+    if (rc == SQLITE_OK && log == 0) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 << std::min(attempt, 4)));
+  }
+  return model::fail(
+      ErrorCode::kStorage,
+      "the key is destroyed, but another process kept the write-ahead log open so "
+      "older copies of its page remain there; run the command again when it is idle");
 }
 
 Result<int> SqliteStore::rewrap_data_keys(int batch) {
@@ -278,6 +305,27 @@ Result<int> SqliteStore::rewrap_data_keys(int batch) {
       if (auto r = (*update)->run(); !r) return std::unexpected(r.error());
     }
     return static_cast<int>(rows.size());
+  });
+}
+
+Result<void> SqliteStore::retire_kek(std::uint32_t version) {
+  std::lock_guard lock(mu_);
+  return in_transaction(*this, [&]() -> Result<void> {
+    auto stmt = db_->prepare(
+        "SELECT count(*) FROM data_keys WHERE kek_version = ? AND wrapped IS NOT NULL");
+    if (!stmt) return std::unexpected(stmt.error());
+    (*stmt)->bind(1, static_cast<std::int64_t>(version));
+    std::int64_t in_use = (*stmt)->step() ? (*stmt)->int64(0) : -1;
+    (*stmt)->reset();
+    if (in_use != 0) {
+      return model::fail(ErrorCode::kKey,
+                         fmt::format("KEK version {} still wraps {} data keys; run keys rotate "
+                                     "again before retiring it",
+                                     version, in_use));
+    }
+    // Still inside the write transaction: no process can wrap a new key under this version
+    // between the count and the removal.
+    return keyring_.retire_kek(version);
   });
 }
 

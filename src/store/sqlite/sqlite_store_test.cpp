@@ -250,6 +250,12 @@ TEST_F(StoreTest, ShreddingOnePatientLeavesOthersReadable) {
     EXPECT_TRUE(s->read_patient(lab_, b.patient_id).has_value());
   }
   EXPECT_TRUE(store_->find_patients(lab_, model::Identifier{p.mrn, "LAB1", "MR"})->empty());
+  // No blind index of the shredded patient survives: the old accession number is free again
+  // instead of "already on file for another patient".
+  CanaryPatient r;
+  r.mrn = "CANARYMRN6161";
+  Outcome reuse = put(oru(r, "MSG-3", "FL-1"));
+  EXPECT_FALSE(reuse.error) << reuse.error->message;
   other->reset();
   store_.reset();
   // The wrapped key's bytes are gone from every file (secure_delete + WAL checkpoint).
@@ -261,7 +267,7 @@ TEST_F(StoreTest, ShreddingOnePatientLeavesOthersReadable) {
   EXPECT_EQ(store_->read_patient(lab_, a.patient_id).error().code, model::ErrorCode::kKey);
   auto stats = store_->key_stats();
   EXPECT_EQ(stats->shredded, 1);
-  EXPECT_EQ(stats->patient_keys, 1);
+  EXPECT_EQ(stats->patient_keys, 2);
 }
 
 TEST_F(StoreTest, KekRotationRewrapsWithoutLosingAnything) {
@@ -273,6 +279,9 @@ TEST_F(StoreTest, KekRotationRewrapsWithoutLosingAnything) {
   auto server = open(db_path(), *server_ring);
   ASSERT_TRUE(server.has_value());
   ASSERT_TRUE(keyring_->add_kek("2026-11-26T00:00:00Z").has_value());
+  auto early = store_->retire_kek(1);  // keys are still wrapped by version 1
+  ASSERT_FALSE(early.has_value());
+  EXPECT_NE(early.error().message.find("still wraps 2 data keys"), std::string::npos);
   // Old wrappings still open before re-wrapping; new keys use version 2.
   reopen();
   EXPECT_TRUE(store_->read_patient(lab_, a.patient_id).has_value());
@@ -290,6 +299,7 @@ TEST_F(StoreTest, KekRotationRewrapsWithoutLosingAnything) {
     total += *n;
   }
   EXPECT_EQ(total, 2);
+  EXPECT_FALSE(store_->retire_kek(2).has_value());  // the current one
   EXPECT_EQ(store_->key_stats()->by_kek_version,
             (std::vector<std::pair<std::uint32_t, int>>{{2, 3}}));
   // The running server meets keys wrapped by KEK v2, reloads its ring and reads on.
@@ -297,7 +307,7 @@ TEST_F(StoreTest, KekRotationRewrapsWithoutLosingAnything) {
   ASSERT_TRUE(via_server.has_value()) << via_server.error().message;
   EXPECT_EQ(server_ring->current_kek_version(), 2u);
   server->reset();
-  ASSERT_TRUE(keyring_->retire_kek(1).has_value());
+  ASSERT_TRUE(store_->retire_kek(1).has_value());
   auto reloaded = crypto::Keyring::load(root_ / "keyring");
   ASSERT_TRUE(reloaded.has_value());
   *keyring_ = std::move(*reloaded);

@@ -96,6 +96,17 @@ Result<Outcome> MessageWriter::run() {
   }
   if ((*dup)->error()) return std::unexpected(*(*dup)->error());
 
+  if (in_.import_id) {
+    auto import = prepare("SELECT 1 FROM imports WHERE id = ? AND lab_id = ?");
+    if (!import) return std::unexpected(import.error());
+    (*import)->bind(1, *in_.import_id).bind(2, lab_);
+    bool ours = (*import)->step();
+    (*import)->reset();
+    if (!ours) {
+      return model::fail(ErrorCode::kNotFound,
+                         fmt::format("import {} not found in this lab", *in_.import_id));
+    }
+  }
   auto patient = upsert_patient();
   if (!patient) return std::unexpected(patient.error());
   if (auto r = upsert_encounter(); !r) return std::unexpected(r.error());
@@ -115,7 +126,8 @@ Result<Id> MessageWriter::upsert_patient() {
   const model::Patient& incoming = msg_.patient;
   std::vector<std::string> id_indexes;
   for (const model::Identifier& id : incoming.identifiers) {
-    if (!id.value.empty()) id_indexes.push_back(index("patient-id", normalize_identifier(id)));
+    if (!id.value.empty())
+      id_indexes.push_back(index("patient-id", normalize_identifier(id, in_.sender)));
   }
   auto find = prepare(
       "SELECT patient_id FROM patient_identifiers WHERE lab_id = ? AND identifier_index = ?");
@@ -241,7 +253,7 @@ Result<void> MessageWriter::upsert_order(const model::Order& order) {
   Id id = 0;
   std::string accession;
   if (!number.value.empty()) {
-    accession = index("order", normalize_identifier(number));
+    accession = index("order", normalize_identifier(number, in_.sender));
     auto find =
         prepare("SELECT id, patient_id FROM orders WHERE lab_id = ? AND accession_index = ?");
     if (!find) return std::unexpected(find.error());
@@ -309,16 +321,20 @@ Result<void> MessageWriter::upsert_order(const model::Order& order) {
 Result<void> MessageWriter::upsert_report(const model::Report& incoming) {
   const model::Identifier& number =
       order_number(incoming.filler_order_number, incoming.placer_order_number);
-  std::string report_index = index(
-      "report", fmt::format("{}\x1f{}\x1f{}", normalize_identifier(number),
-                            primary_system(incoming.service), primary_code(incoming.service)));
   Id id = 0;
+  std::string report_index, sealed_detail;
+  // A report without any order number cannot be recognised later: it is always new (folding it
+  // into another report of the same test would turn unrelated results into "corrections").
+  if (!number.value.empty()) {
+    report_index = index(
+        "report", fmt::format("{}\x1f{}\x1f{}", normalize_identifier(number, in_.sender),
+                              primary_system(incoming.service), primary_code(incoming.service)));
+  }
   auto find =
       prepare("SELECT id, patient_id, detail FROM reports WHERE lab_id = ? AND report_index = ?");
   if (!find) return std::unexpected(find.error());
   (*find)->bind(1, lab_).bind_blob(2, report_index);
-  std::string sealed_detail;
-  if ((*find)->step()) {
+  if (!report_index.empty() && (*find)->step()) {
     id = (*find)->int64(0);
     Id owner = (*find)->int64(1);
     sealed_detail = (*find)->blob(2);
@@ -381,6 +397,7 @@ Result<void> MessageWriter::upsert_report(const model::Report& incoming) {
     auto next = s_.next_id("reports");
     if (!next) return std::unexpected(next.error());
     id = *next;
+    if (report_index.empty()) report_index = index("report-unnumbered", std::to_string(id));
   }
 
   if (auto r = seal_encoded(s_, buf_, *key_, {"reports", "detail", id, lab_}, merged); !r) return r;

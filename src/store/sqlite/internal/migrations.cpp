@@ -32,6 +32,10 @@ model::Result<void> migrate(Db& db, int target) {
     if (version <= *current || version > target) continue;
     auto tx = Transaction::begin(db);
     if (!tx) return std::unexpected(tx.error());
+    // Another process may have migrated while this one waited for the write lock.
+    auto now = db.scalar("PRAGMA user_version");
+    if (!now) return std::unexpected(now.error());
+    if (*now >= version) continue;
     if (auto r = db.exec(sql); !r) {
       return model::fail(model::ErrorCode::kStorage,
                          fmt::format("schema migration {} failed: {}", version, r.error().message));

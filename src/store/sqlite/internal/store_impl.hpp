@@ -48,6 +48,7 @@ class SqliteStore final : public Store {
   Result<void> shred_patient(Id lab, Id patient) override;
   Result<int> rewrap_data_keys(int batch) override;
   Result<KeyStats> key_stats() override;
+  Result<void> retire_kek(std::uint32_t version) override;
 
   // --- keys.cpp
   // A new data key for a lab or a patient, inserted and cached; `id` comes from next_id.
