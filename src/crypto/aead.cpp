@@ -3,9 +3,10 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <unistd.h>
+#include <pthread.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <mutex>
 
@@ -31,6 +32,13 @@ struct CipherDeleter {
   void operator()(EVP_CIPHER* c) const { EVP_CIPHER_free(c); }
 };
 using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
+
+// Bumped in every child after fork(), so a key can tell that its buffered nonces were drawn by
+// another process without a getpid() system call on every seal.
+std::atomic<std::uint64_t> fork_generation{0};
+const bool fork_handler_installed = [] {
+  return ::pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); }) == 0;
+}();
 
 void put_be(std::uint8_t* p, std::uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) {
@@ -77,13 +85,14 @@ struct AeadKey::Impl {
 
   ~Impl() { OPENSSL_cleanse(nonces.data(), nonces.size()); }
 
-  pid_t owner = 0;  // the process that drew the block
+  std::uint64_t drawn_in = 0;  // the fork generation that drew the block
 
   model::Result<const std::uint8_t*> take_nonce() {
     // After fork() parent and child would hand out the same buffered nonces under the same key;
     // a child redraws.
-    if (next_nonce == kNonceBlock || owner != ::getpid()) {
-      owner = ::getpid();
+    const std::uint64_t generation = fork_generation.load(std::memory_order_relaxed);
+    if (next_nonce == kNonceBlock || drawn_in != generation || !fork_handler_installed) {
+      drawn_in = generation;
       if (RAND_bytes(nonces.data(), static_cast<int>(nonces.size())) != 1) {
         return std::unexpected(crypto_error("the system random generator failed"));
       }

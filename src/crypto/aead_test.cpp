@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <set>
 
 #include "crypto/blind_index.hpp"
@@ -35,6 +38,31 @@ TEST(Aead, SealThenOpenGivesThePlaintextBack) {
     ASSERT_TRUE(opened.has_value()) << opened.error().message;
     EXPECT_EQ(*opened, plain);
   }
+}
+
+// Nonces are buffered per key; a forked child must not hand out the parent's remaining ones.
+TEST(Aead, ForkedChildDrawsNoncesOfItsOwn) {
+  AeadKey key = make_key({1, 1});
+  ASSERT_TRUE(key.seal("x", "aad").has_value());  // the parent draws its block
+  int pipefd[2];
+  ASSERT_EQ(::pipe(pipefd), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto sealed = key.seal("x", "aad");
+    std::string nonce = sealed ? sealed->substr(13, 12) : std::string(12, '\0');
+    ssize_t n = ::write(pipefd[1], nonce.data(), nonce.size());
+    ::_exit(n == 12 ? 0 : 1);
+  }
+  ::close(pipefd[1]);
+  std::string child_nonce(12, '\0');
+  ASSERT_EQ(::read(pipefd[0], child_nonce.data(), 12), 12);
+  ::close(pipefd[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  auto parent = key.seal("x", "aad");
+  ASSERT_TRUE(parent.has_value());
+  EXPECT_NE(parent->substr(13, 12), child_nonce);
 }
 
 TEST(Aead, CiphertextCarriesKeyIdAndVersionButNotThePlaintext) {
