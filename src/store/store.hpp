@@ -103,6 +103,41 @@ struct KeyStats {
   std::vector<std::pair<std::uint32_t, int>> by_kek_version;  // live keys per wrapping KEK
 };
 
+// One audit record as the store keeps it. The audit module builds `entry` (the canonical bytes
+// that are hashed; free text inside it is already sealed) and the chain hash; the store only
+// appends and reads. The clear columns repeat what the entry says so the privacy officer's
+// queries can use indexes; `audit verify` checks that they match the entry.
+struct AuditRow {
+  std::uint64_t seq = 0;  // 1-based, gap-free
+  std::int64_t time_us = 0;
+  Id lab_id = 0;      // 0: not about one lab (system administration)
+  std::string actor;  // internal id such as "user:12", "client:3", "system"; never a name
+  Id patient_id = 0;  // internal id, 0 when no patient
+  std::string action, outcome;
+  std::string entry;  // canonical serialization: the Merkle leaf
+  std::string chain;  // SHA-256(previous chain || entry), 32 bytes
+};
+
+// A signed statement of the audit tree's size and root at one moment.
+struct AuditCheckpoint {
+  std::uint64_t tree_size = 0;
+  std::int64_t time_us = 0;
+  std::string root;       // 32 bytes, RFC 9162 tree hash of records 1..tree_size
+  std::string key_id;     // which signing key (crypto::key_id)
+  std::string signature;  // Ed25519 over the checkpoint's signed text
+  std::string frontier;   // the writer's compact tree state at tree_size (32-byte hashes)
+  std::string chain;      // the chain hash of record tree_size
+};
+
+// Filters of the privacy officer's questions; unset members do not filter.
+struct AuditQuery {
+  std::optional<Id> lab, patient;
+  std::optional<std::string> actor, action;
+  std::optional<std::int64_t> from_us, to_us;  // [from, to)
+  std::uint64_t after_seq = 0;                 // paging
+  int limit = 1000;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -154,6 +189,22 @@ class Store {
   // Removes an old KEK version from the keyring, atomically with checking (under the database's
   // write lock) that no data key is still wrapped by it.
   [[nodiscard]] virtual model::Result<void> retire_kek(std::uint32_t version) = 0;
+
+  // Audit log: append-only. Rows must continue the stored sequence (seq = last + 1, ...); the
+  // batch is one transaction and one fsync, so an error means none of it was recorded.
+  [[nodiscard]] virtual model::Result<void> append_audit(std::span<const AuditRow> rows) = 0;
+  [[nodiscard]] virtual model::Result<std::vector<AuditRow>> read_audit(std::uint64_t from_seq,
+                                                                        std::size_t limit) = 0;
+  [[nodiscard]] virtual model::Result<std::vector<AuditRow>> query_audit(const AuditQuery& q) = 0;
+  [[nodiscard]] virtual model::Result<std::optional<AuditRow>> last_audit() = 0;
+  [[nodiscard]] virtual model::Result<void> add_audit_checkpoint(const AuditCheckpoint& c) = 0;
+  [[nodiscard]] virtual model::Result<std::vector<AuditCheckpoint>> audit_checkpoints() = 0;
+  // Free text of an audit record (a break-glass reason may name a patient) sealed with the lab's
+  // data key, bound to the record number, so that it can sit inside the hashed entry.
+  [[nodiscard]] virtual model::Result<std::string> seal_audit_text(Id lab, std::uint64_t seq,
+                                                                   std::string_view text) = 0;
+  [[nodiscard]] virtual model::Result<std::string> open_audit_text(Id lab, std::uint64_t seq,
+                                                                   std::string_view sealed) = 0;
 };
 
 }  // namespace labvault::store

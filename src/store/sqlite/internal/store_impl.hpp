@@ -49,6 +49,16 @@ class SqliteStore final : public Store {
   Result<int> rewrap_data_keys(int batch) override;
   Result<KeyStats> key_stats() override;
   Result<void> retire_kek(std::uint32_t version) override;
+  // --- audit.cpp
+  Result<void> append_audit(std::span<const AuditRow> rows) override;
+  Result<std::vector<AuditRow>> read_audit(std::uint64_t from_seq, std::size_t limit) override;
+  Result<std::vector<AuditRow>> query_audit(const AuditQuery& q) override;
+  Result<std::optional<AuditRow>> last_audit() override;
+  Result<void> add_audit_checkpoint(const AuditCheckpoint& c) override;
+  Result<std::vector<AuditCheckpoint>> audit_checkpoints() override;
+  Result<std::string> seal_audit_text(Id lab, std::uint64_t seq, std::string_view text) override;
+  Result<std::string> open_audit_text(Id lab, std::uint64_t seq,
+                                      std::string_view sealed) override;
 
   // --- keys.cpp
   // A new data key for a lab or a patient, inserted and cached; `id` comes from next_id.

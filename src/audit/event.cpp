@@ -1,0 +1,207 @@
+#include "audit/event.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <utility>
+
+#include "crypto/secret.hpp"
+
+namespace labvault::audit {
+
+namespace {
+
+constexpr std::array<std::pair<Action, std::string_view>, 25> kActions{{
+    {Action::kRead, "read"},
+    {Action::kSearch, "search"},
+    {Action::kCreate, "create"},
+    {Action::kUpdate, "update"},
+    {Action::kDelete, "delete"},
+    {Action::kExport, "export"},
+    {Action::kConvert, "convert"},
+    {Action::kImport, "import"},
+    {Action::kLogin, "login"},
+    {Action::kLogout, "logout"},
+    {Action::kLoginFailed, "login-failed"},
+    {Action::kLockout, "lockout"},
+    {Action::kMfaEnroll, "mfa-enroll"},
+    {Action::kMfaFailed, "mfa-failed"},
+    {Action::kSessionTimeout, "session-timeout"},
+    {Action::kTokenIssue, "token-issue"},
+    {Action::kTokenReject, "token-reject"},
+    {Action::kUnmask, "unmask"},
+    {Action::kBreakGlass, "break-glass"},
+    {Action::kConfigChange, "config-change"},
+    {Action::kUserAdmin, "user-admin"},
+    {Action::kKeyRotation, "key-rotation"},
+    {Action::kKeyShred, "key-shred"},
+    {Action::kAuditVerify, "audit-verify"},
+    {Action::kAuditExport, "audit-export"},
+}};
+constexpr std::array<std::pair<Outcome, std::string_view>, 3> kOutcomes{{
+    {Outcome::kSuccess, "success"},
+    {Outcome::kDenied, "denied"},
+    {Outcome::kError, "error"},
+}};
+
+// JSON string escaping (RFC 8259 7): enough for a deterministic writer; the values are ids and
+// codes, plus the base64 of sealed text.
+void put_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", u);
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// Members in sorted key order, empty ones left out, so equal events serialize to equal bytes.
+class JsonObject {
+ public:
+  explicit JsonObject(std::string& out) : out_(out) { out_ += '{'; }
+  ~JsonObject() { out_ += '}'; }
+  void text(std::string_view key, std::string_view value) {
+    if (value.empty()) return;
+    start(key);
+    put_string(out_, value);
+  }
+  void list(std::string_view key, const std::vector<std::string>& values) {
+    if (values.empty()) return;
+    start(key);
+    out_ += '[';
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i) out_ += ',';
+      put_string(out_, values[i]);
+    }
+    out_ += ']';
+  }
+
+ private:
+  void start(std::string_view key) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    put_string(out_, key);
+    out_ += ':';
+  }
+  std::string& out_;
+  bool first_ = true;
+};
+
+bool printable_id(std::string_view s) {
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) return false;
+  }
+  return true;
+}
+
+void put_header(std::string& out, std::uint64_t seq, std::int64_t time_us, store::Id lab,
+                std::string_view actor, store::Id patient, std::string_view action,
+                std::string_view outcome) {
+  fmt::format_to(std::back_inserter(out), "{}\t{}\t{}\t{}\t{}\t{}\t{}", seq, time_us, lab, actor,
+                 patient, action, outcome);
+}
+
+}  // namespace
+
+std::string_view to_string(Action a) {
+  for (const auto& [value, name] : kActions) {
+    if (value == a) return name;
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Outcome o) {
+  for (const auto& [value, name] : kOutcomes) {
+    if (value == o) return name;
+  }
+  return "unknown";
+}
+
+std::optional<Action> parse_action(std::string_view s) {
+  for (const auto& [value, name] : kActions) {
+    if (name == s) return value;
+  }
+  return std::nullopt;
+}
+
+std::optional<Outcome> parse_outcome(std::string_view s) {
+  for (const auto& [value, name] : kOutcomes) {
+    if (name == s) return value;
+  }
+  return std::nullopt;
+}
+
+bool ip_is_private(const Event& e) { return e.role == "patient"; }
+
+std::string private_details(const Event& e) {
+  if (e.reason.empty() && !(ip_is_private(e) && !e.source_ip.empty())) return {};
+  std::string out;
+  {
+    JsonObject o(out);
+    if (ip_is_private(e)) o.text("ip", e.source_ip);
+    o.text("reason", e.reason);
+  }
+  return out;
+}
+
+model::Result<void> validate(const Event& e) {
+  // The actor goes into a tab-separated header and an index: an id, never a display name.
+  if (e.actor.empty() || e.actor.size() > 128 || !printable_id(e.actor)) {
+    return model::fail(model::ErrorCode::kUsage,
+                       "an audit actor is an internal id of printable ASCII without spaces");
+  }
+  if (e.lab == 0 && !private_details(e).empty()) {
+    return model::fail(model::ErrorCode::kUsage, "an audit event with a reason must name its lab");
+  }
+  return {};
+}
+
+model::Result<std::string> serialize(const Event& e, std::uint64_t seq, std::string_view sealed) {
+  if (auto r = validate(e); !r) return std::unexpected(r.error());
+  if (!private_details(e).empty() && sealed.empty()) {
+    return model::fail(model::ErrorCode::kInternal, "private audit details were not sealed");
+  }
+  std::string out;
+  out.reserve(256);
+  put_header(out, seq, e.time_us, e.lab, e.actor, e.patient, to_string(e.action),
+             to_string(e.outcome));
+  out += '\n';
+  std::string sealed_b64;
+  if (!sealed.empty()) {
+    sealed_b64 = crypto::base64_encode(
+        {reinterpret_cast<const std::uint8_t*>(sealed.data()), sealed.size()});
+  }
+  {
+  JsonObject o(out);
+  o.text("detail", e.outcome_detail);
+  if (!ip_is_private(e)) o.text("ip", e.source_ip);
+  o.text("listener", e.listener);
+  o.list("masked", e.masked_fields);
+  o.text("node", e.node);
+  o.text("on_behalf_of", e.on_behalf_of);
+  o.text("purpose", e.purpose);
+  o.list("released", e.released_fields);
+  o.text("request_id", e.request_id);
+  o.text("resource", e.resource);
+  o.text("role", e.role);
+  o.text("sealed", sealed_b64);
+  }  // closes the object
+  return out;
+}
+
+std::string header_of(const store::AuditRow& row) {
+  std::string out;
+  put_header(out, row.seq, row.time_us, row.lab_id, row.actor, row.patient_id, row.action,
+             row.outcome);
+  return out;
+}
+
+}  // namespace labvault::audit

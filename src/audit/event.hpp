@@ -1,0 +1,66 @@
+// An audit event (who did what to which record, when, where, why, with what outcome) and its
+// canonical serialization, the bytes that the hash chain and the Merkle tree cover.
+// Invariant: an event holds internal ids and codes only; the one free-text field (`reason`) and a
+// patient's own IP address are sealed before they enter the serialization.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/error.hpp"
+#include "store/store.hpp"
+
+namespace labvault::audit {
+
+enum class Action {
+  kRead, kSearch, kCreate, kUpdate, kDelete, kExport, kConvert, kImport,
+  kLogin, kLogout, kLoginFailed, kLockout, kMfaEnroll, kMfaFailed, kSessionTimeout,
+  kTokenIssue, kTokenReject, kUnmask, kBreakGlass, kConfigChange, kUserAdmin,
+  kKeyRotation, kKeyShred, kAuditVerify, kAuditExport,
+};
+enum class Outcome { kSuccess, kDenied, kError };
+
+[[nodiscard]] std::string_view to_string(Action a);
+[[nodiscard]] std::string_view to_string(Outcome o);
+[[nodiscard]] std::optional<Action> parse_action(std::string_view s);
+[[nodiscard]] std::optional<Outcome> parse_outcome(std::string_view s);
+
+struct Event {
+  std::int64_t time_us = 0;  // 0: the log's clock at recording
+  store::Id lab = 0;         // 0: system administration, not one lab's data
+  std::string actor;         // "user:12", "client:ehr-3", "system", "cli:<uid>"
+  std::string role;          // the role the actor acted in, e.g. "ordering-provider"
+  std::string on_behalf_of;  // e.g. the user a system client acts for
+  Action action = Action::kRead;
+  std::string resource;      // "Observation/12", "Patient/7", "keyring", ...
+  store::Id patient = 0;     // internal id, 0 when no patient is concerned
+  std::string source_ip, listener, node;
+  std::string purpose;       // purpose of use (HL7 v3 PurposeOfUse: TREAT, ETREAT, HPAYMT, ...)
+  std::string reason;        // free text given for unmask and break-glass: sealed, may hold PHI
+  Outcome outcome = Outcome::kSuccess;
+  std::string outcome_detail;  // a code or short reason, e.g. "no-care-relationship"; no PHI
+  std::string request_id;
+  std::vector<std::string> released_fields, masked_fields;  // disclosures: what left, what not
+};
+
+// Checks what serialize() needs: an actor id of printable ASCII without spaces, and a lab for
+// any event with private details (they are sealed with the lab's key).
+[[nodiscard]] model::Result<void> validate(const Event& e);
+
+// The serialized form: a header line that repeats the store's clear columns, then the details as
+// compact JSON with sorted keys and no empty members:
+//   <seq> TAB <time_us> TAB <lab> TAB <actor> TAB <patient> TAB <action> TAB <outcome> LF <json>
+// `sealed` is the output of Store::seal_audit_text over the private details, or empty.
+[[nodiscard]] model::Result<std::string> serialize(const Event& e, std::uint64_t seq,
+                                                   std::string_view sealed);
+// The header line the store's clear columns must reproduce (without its LF).
+[[nodiscard]] std::string header_of(const store::AuditRow& row);
+// The private details (reason, a patient's IP) as the text to seal; empty when there are none.
+[[nodiscard]] std::string private_details(const Event& e);
+// A patient acting for themselves: their IP address identifies them, so it is sealed.
+[[nodiscard]] bool ip_is_private(const Event& e);
+
+}  // namespace labvault::audit

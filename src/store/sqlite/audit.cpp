@@ -1,0 +1,168 @@
+// The audit log tables: append, read in order, the privacy officer's queries, checkpoints and
+// the sealing of free text. Nothing here hashes or signs: that is the audit module's job.
+#include <fmt/format.h>
+
+#include "store/sqlite/internal/store_impl.hpp"
+
+namespace labvault::store::sqlite::internal {
+
+using model::ErrorCode;
+
+namespace {
+
+constexpr const char* kAuditColumns =
+    "seq, time_us, lab_id, actor, patient_id, action, outcome, entry, chain";
+
+AuditRow audit_row(const Stmt& s) {
+  return AuditRow{static_cast<std::uint64_t>(s.int64(0)),
+                  s.int64(1),
+                  s.int64(2),
+                  std::string(s.text(3)),
+                  s.int64(4),
+                  std::string(s.text(5)),
+                  std::string(s.text(6)),
+                  std::string(s.blob(7)),
+                  std::string(s.blob(8))};
+}
+
+Result<std::vector<AuditRow>> collect(Stmt& s) {
+  std::vector<AuditRow> rows;
+  while (s.step()) rows.push_back(audit_row(s));
+  if (s.error()) return std::unexpected(*s.error());
+  return rows;
+}
+
+}  // namespace
+
+Result<void> SqliteStore::append_audit(std::span<const AuditRow> rows) {
+  std::lock_guard lock(mu_);
+  if (rows.empty()) return {};
+  auto tx = Transaction::begin(*db_);
+  if (!tx) return std::unexpected(tx.error());
+  auto last = db_->scalar("SELECT coalesce(max(seq), 0) FROM audit_log");
+  if (!last) return std::unexpected(last.error());
+  auto insert = db_->prepare(fmt::format(
+      "INSERT INTO audit_log ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", kAuditColumns));
+  if (!insert) return std::unexpected(insert.error());
+  auto expected = static_cast<std::uint64_t>(*last) + 1;
+  for (const AuditRow& r : rows) {
+    // Another writer process got in between: the caller's chain is stale and must be rebuilt.
+    if (r.seq != expected++) {
+      return model::fail(ErrorCode::kStorage,
+                         fmt::format("audit record {} does not follow record {} in the log",
+                                     r.seq, expected - 2));
+    }
+    (*insert)
+        ->bind(1, static_cast<std::int64_t>(r.seq))
+        .bind(2, r.time_us)
+        .bind(3, r.lab_id)
+        .bind_text(4, r.actor)
+        .bind(5, r.patient_id)
+        .bind_text(6, r.action)
+        .bind_text(7, r.outcome)
+        .bind_blob(8, r.entry)
+        .bind_blob(9, r.chain);
+    if (auto ok = (*insert)->run(); !ok) return ok;
+  }
+  return tx->commit();
+}
+
+Result<std::vector<AuditRow>> SqliteStore::read_audit(std::uint64_t from_seq, std::size_t limit) {
+  std::lock_guard lock(mu_);
+  auto s = db_->prepare(
+      fmt::format("SELECT {} FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?", kAuditColumns));
+  if (!s) return std::unexpected(s.error());
+  (*s)->bind(1, static_cast<std::int64_t>(from_seq)).bind(2, static_cast<std::int64_t>(limit));
+  return collect(**s);
+}
+
+Result<std::vector<AuditRow>> SqliteStore::query_audit(const AuditQuery& q) {
+  std::lock_guard lock(mu_);
+  // One statement for every combination: an unset filter binds NULL and matches everything.
+  auto s = db_->prepare(fmt::format(
+      "SELECT {} FROM audit_log WHERE seq > ?1 AND (?2 IS NULL OR lab_id = ?2) "
+      "AND (?3 IS NULL OR patient_id = ?3) AND (?4 IS NULL OR actor = ?4) "
+      "AND (?5 IS NULL OR action = ?5) AND (?6 IS NULL OR time_us >= ?6) "
+      "AND (?7 IS NULL OR time_us < ?7) ORDER BY seq LIMIT ?8",
+      kAuditColumns));
+  if (!s) return std::unexpected(s.error());
+  Stmt& st = **s;
+  st.bind(1, static_cast<std::int64_t>(q.after_seq)).bind_opt(2, q.lab).bind_opt(3, q.patient);
+  if (q.actor) st.bind_text(4, *q.actor);
+  if (q.action) st.bind_text(5, *q.action);
+  st.bind_opt(6, q.from_us).bind_opt(7, q.to_us).bind(8, q.limit);
+  return collect(st);
+}
+
+Result<std::optional<AuditRow>> SqliteStore::last_audit() {
+  std::lock_guard lock(mu_);
+  auto s = db_->prepare(
+      fmt::format("SELECT {} FROM audit_log ORDER BY seq DESC LIMIT 1", kAuditColumns));
+  if (!s) return std::unexpected(s.error());
+  if ((*s)->step()) {
+    AuditRow row = audit_row(**s);
+    (*s)->reset();
+    return row;
+  }
+  if ((*s)->error()) return std::unexpected(*(*s)->error());
+  return std::nullopt;
+}
+
+Result<void> SqliteStore::add_audit_checkpoint(const AuditCheckpoint& c) {
+  std::lock_guard lock(mu_);
+  auto s = db_->prepare(
+      "INSERT INTO audit_checkpoints (tree_size, time_us, root, key_id, signature, frontier, "
+      "chain) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  if (!s) return std::unexpected(s.error());
+  (*s)
+      ->bind(1, static_cast<std::int64_t>(c.tree_size))
+      .bind(2, c.time_us)
+      .bind_blob(3, c.root)
+      .bind_text(4, c.key_id)
+      .bind_blob(5, c.signature)
+      .bind_blob(6, c.frontier)
+      .bind_blob(7, c.chain);
+  return (*s)->run();
+}
+
+Result<std::vector<AuditCheckpoint>> SqliteStore::audit_checkpoints() {
+  std::lock_guard lock(mu_);
+  auto s = db_->prepare(
+      "SELECT tree_size, time_us, root, key_id, signature, frontier, chain "
+      "FROM audit_checkpoints ORDER BY tree_size");
+  if (!s) return std::unexpected(s.error());
+  std::vector<AuditCheckpoint> out;
+  while ((*s)->step()) {
+    const Stmt& st = **s;
+    out.push_back({static_cast<std::uint64_t>(st.int64(0)), st.int64(1), std::string(st.blob(2)),
+                   std::string(st.text(3)), std::string(st.blob(4)), std::string(st.blob(5)),
+                   std::string(st.blob(6))});
+  }
+  if ((*s)->error()) return std::unexpected(*(*s)->error());
+  return out;
+}
+
+Result<std::string> SqliteStore::seal_audit_text(Id lab, std::uint64_t seq,
+                                                 std::string_view text) {
+  std::lock_guard lock(mu_);
+  if (auto r = refresh_key_cache(); !r) return std::unexpected(r.error());
+  auto key_id = lab_key_id(lab);
+  if (!key_id) return std::unexpected(key_id.error());
+  auto key = data_key(*key_id);
+  if (!key) return std::unexpected(key.error());
+  std::string sealed;
+  if (auto r = seal_into(sealed, **key, {"audit_log", "text", static_cast<Id>(seq), lab}, text);
+      !r) {
+    return std::unexpected(r.error());
+  }
+  return sealed;
+}
+
+Result<std::string> SqliteStore::open_audit_text(Id lab, std::uint64_t seq,
+                                                 std::string_view sealed) {
+  std::lock_guard lock(mu_);
+  if (auto r = refresh_key_cache(); !r) return std::unexpected(r.error());
+  return open({"audit_log", "text", static_cast<Id>(seq), lab}, sealed);
+}
+
+}  // namespace labvault::store::sqlite::internal

@@ -1,0 +1,41 @@
+-- labvault schema version 3: the audit log (DESIGN.md invariants 4 and 5).
+-- Append-only: the triggers stop labvault itself (and any ordinary SQL session) from changing or
+-- deleting a record; someone with the file can still drop them, which is what the hash chain,
+-- the Merkle tree and the signed checkpoints are for (`labvault audit verify`).
+-- No PHI in clear: the columns hold internal ids and codes only; free text (a break-glass reason)
+-- is sealed inside `entry` with the lab's data key.
+
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,          -- clear: gap-free record number, the Merkle leaf index + 1
+  time_us INTEGER NOT NULL,         -- clear: when, UTC microseconds (queries by time range)
+  lab_id INTEGER NOT NULL,          -- clear: internal lab id, 0 for system administration. No
+                                    -- foreign key: the audit record outlives what it describes
+  actor TEXT NOT NULL,              -- clear: internal subject id ("user:12"), never a name
+  patient_id INTEGER NOT NULL,      -- clear: internal patient id, 0 for none ("who saw patient 7")
+  action TEXT NOT NULL,             -- clear: read, search, login-failed, break-glass, ...
+  outcome TEXT NOT NULL,            -- clear: success, denied, error
+  entry BLOB NOT NULL,              -- the canonical record that is hashed; free text sealed
+  chain BLOB NOT NULL               -- SHA-256(previous chain || entry)
+);
+CREATE INDEX audit_by_patient ON audit_log(lab_id, patient_id, time_us);
+CREATE INDEX audit_by_actor ON audit_log(actor, time_us);
+
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+-- Signed tree heads. Clear: sizes, times, hashes and signatures are not PHI.
+CREATE TABLE audit_checkpoints (
+  tree_size INTEGER PRIMARY KEY,
+  time_us INTEGER NOT NULL,
+  root BLOB NOT NULL,
+  key_id TEXT NOT NULL,
+  signature BLOB NOT NULL,
+  frontier BLOB NOT NULL,           -- the writer's compact tree at tree_size, to resume appending
+  chain BLOB NOT NULL               -- chain hash of record tree_size, to resume the chain
+);
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
