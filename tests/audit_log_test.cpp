@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "audit/checkpoint.hpp"
+#include "audit/event.hpp"
 #include "audit/log.hpp"
 #include "audit/verify.hpp"
 #include "support/store_fixture.hpp"
@@ -159,7 +160,7 @@ TEST_F(AuditLogTest, RechainingAfterAChangeIsCaughtByTheSignedRoot) {
   audit::Hash chain = audit::chain_start();
   for (auto& row : *rows) {
     if (row.seq == 3) row.entry.back() = row.entry.back() == '}' ? ' ' : '}';
-    chain = audit::chain_hash(chain, audit::leaf_hash(row.entry));
+    chain = audit::chain_hash(chain, audit::leaf_hash(audit::canonical(row.view())));
     std::string hex;
     for (unsigned char c : row.entry) hex += fmt::format("{:02x}", c);
     sql += fmt::format("UPDATE audit_log SET entry = x'{}', chain = x'{}' WHERE seq = {};", hex,
@@ -208,7 +209,7 @@ TEST_F(AuditLogTest, CheckpointForgedWithAnotherKeyIsFound) {
   audit::CompactTree tree;
   audit::Hash chain = audit::chain_start();
   for (const auto& row : *rows) {
-    auto leaf = audit::leaf_hash(row.entry);
+    auto leaf = audit::leaf_hash(audit::canonical(row.view()));
     tree.append(leaf);
     chain = audit::chain_hash(chain, leaf);
   }

@@ -48,25 +48,22 @@ Hash chain_hash(const Hash& previous, const Hash& leaf) {
 }
 
 // The checks every reader of the log makes of one record against the one before it.
-model::Result<void> check_record(const store::AuditRow& row, std::uint64_t expected_seq,
-                                 const Hash& previous_chain, Hash& leaf_out, Hash& chain_out) {
+model::Result<void> check_record(const store::AuditRowView& row, std::uint64_t expected_seq,
+                                 const Hash& previous_chain, Hash& leaf_out, Hash& chain_out,
+                                 std::string& scratch) {
   if (row.seq != expected_seq) {
     return model::fail(ErrorCode::kCrypto,
                        fmt::format("audit record {} is missing (the log goes on at record {})",
                                    expected_seq, row.seq));
   }
-  std::string header = header_of(row);
-  if (row.entry.size() <= header.size() || row.entry.compare(0, header.size(), header) != 0 ||
-      row.entry[header.size()] != '\n') {
-    return model::fail(ErrorCode::kCrypto,
-                       fmt::format("audit record {}: its columns do not match its entry", row.seq));
-  }
-  leaf_out = leaf_hash(row.entry);
+  canonical(row, scratch);
+  leaf_out = leaf_hash(scratch);
   chain_out = chain_hash(previous_chain, leaf_out);
-  if (to_bytes(chain_out) != row.chain) {
+  if (row.chain.size() != kHashSize ||
+      std::memcmp(row.chain.data(), chain_out.data(), kHashSize) != 0) {
     return model::fail(ErrorCode::kCrypto,
-                       fmt::format("audit record {}: entry does not match its chain hash (changed, "
-                                   "replaced or reordered)",
+                       fmt::format("audit record {}: its columns or details do not match its "
+                                   "chain hash (changed, replaced or reordered)",
                                    row.seq));
   }
   return {};

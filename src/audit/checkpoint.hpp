@@ -21,12 +21,13 @@ namespace labvault::audit {
 // SHA-256(previous chain || leaf hash of the entry): covers the entry and everything before it.
 [[nodiscard]] Hash chain_hash(const Hash& previous, const Hash& leaf);
 
-// What every reader checks of one record given the chain before it: its number, that its clear
-// columns repeat its entry's header, and its chain hash. Gives its leaf and chain hashes.
-[[nodiscard]] model::Result<void> check_record(const store::AuditRow& row,
+// What every reader checks of one record given the chain before it: its number and its chain
+// hash over the canonical record (columns and details). Gives its leaf and chain hashes;
+// `scratch` is a reusable buffer.
+[[nodiscard]] model::Result<void> check_record(const store::AuditRowView& row,
                                                std::uint64_t expected_seq,
                                                const Hash& previous_chain, Hash& leaf_out,
-                                               Hash& chain_out);
+                                               Hash& chain_out, std::string& scratch);
 
 [[nodiscard]] std::string to_bytes(const Hash& h);
 [[nodiscard]] model::Result<Hash> hash_from_bytes(std::string_view bytes);

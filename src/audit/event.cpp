@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <charconv>
 #include <utility>
 
 #include "crypto/secret.hpp"
@@ -48,17 +49,20 @@ constexpr std::array<std::pair<Outcome, std::string_view>, 3> kOutcomes{{
 // codes, plus the base64 of sealed text.
 void put_string(std::string& out, std::string_view s) {
   out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
+  std::size_t run = 0;  // start of the bytes not yet copied
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x20 && u != '"' && u != '\\') continue;
+    out.append(s.substr(run, i - run));
+    run = i + 1;
+    if (u < 0x20) {
       fmt::format_to(std::back_inserter(out), "\\u{:04x}", u);
     } else {
-      out += c;
+      out += '\\';
+      out += static_cast<char>(u);
     }
   }
+  out.append(s.substr(run));
   out += '"';
 }
 
@@ -102,11 +106,30 @@ bool printable_id(std::string_view s) {
   return true;
 }
 
+template <typename Int>
+void put_int(std::string& out, Int v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+// Hashed for every record on write and on verify: to_chars, not a format string.
 void put_header(std::string& out, std::uint64_t seq, std::int64_t time_us, store::Id lab,
                 std::string_view actor, store::Id patient, std::string_view action,
                 std::string_view outcome) {
-  fmt::format_to(std::back_inserter(out), "{}\t{}\t{}\t{}\t{}\t{}\t{}", seq, time_us, lab, actor,
-                 patient, action, outcome);
+  put_int(out, seq);
+  out += '\t';
+  put_int(out, time_us);
+  out += '\t';
+  put_int(out, lab);
+  out += '\t';
+  out += actor;
+  out += '\t';
+  put_int(out, patient);
+  out += '\t';
+  out += action;
+  out += '\t';
+  out += outcome;
 }
 
 }  // namespace
@@ -164,16 +187,13 @@ model::Result<void> validate(const Event& e) {
   return {};
 }
 
-model::Result<std::string> serialize(const Event& e, std::uint64_t seq, std::string_view sealed) {
+model::Result<std::string> details_json(const Event& e, std::string_view sealed) {
   if (auto r = validate(e); !r) return std::unexpected(r.error());
   if (!private_details(e).empty() && sealed.empty()) {
     return model::fail(model::ErrorCode::kInternal, "private audit details were not sealed");
   }
   std::string out;
   out.reserve(256);
-  put_header(out, seq, e.time_us, e.lab, e.actor, e.patient, to_string(e.action),
-             to_string(e.outcome));
-  out += '\n';
   std::string sealed_b64;
   if (!sealed.empty()) {
     sealed_b64 = crypto::base64_encode(
@@ -197,10 +217,17 @@ model::Result<std::string> serialize(const Event& e, std::uint64_t seq, std::str
   return out;
 }
 
-std::string header_of(const store::AuditRow& row) {
-  std::string out;
+void canonical(const store::AuditRowView& row, std::string& out) {
+  out.clear();
   put_header(out, row.seq, row.time_us, row.lab_id, row.actor, row.patient_id, row.action,
              row.outcome);
+  out += '\n';
+  out += row.entry;
+}
+
+std::string canonical(const store::AuditRowView& row) {
+  std::string out;
+  canonical(row, out);
   return out;
 }
 

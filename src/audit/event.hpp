@@ -50,14 +50,15 @@ struct Event {
 // any event with private details (they are sealed with the lab's key).
 [[nodiscard]] model::Result<void> validate(const Event& e);
 
-// The serialized form: a header line that repeats the store's clear columns, then the details as
-// compact JSON with sorted keys and no empty members:
-//   <seq> TAB <time_us> TAB <lab> TAB <actor> TAB <patient> TAB <action> TAB <outcome> LF <json>
-// `sealed` is the output of Store::seal_audit_text over the private details, or empty.
-[[nodiscard]] model::Result<std::string> serialize(const Event& e, std::uint64_t seq,
-                                                   std::string_view sealed);
-// The header line the store's clear columns must reproduce (without its LF).
-[[nodiscard]] std::string header_of(const store::AuditRow& row);
+// The canonical record, the bytes the chain and the Merkle tree hash:
+//   <seq> TAB <time_us> TAB <lab> TAB <actor> TAB <patient> TAB <action> TAB <outcome> LF <details>
+// The header line is the store's clear columns; the details (AuditRow::entry) are compact JSON
+// with sorted keys and no empty members. `sealed` is Store::seal_audit_text over the private
+// details, or empty when there are none.
+[[nodiscard]] model::Result<std::string> details_json(const Event& e, std::string_view sealed);
+// Writes the canonical record into `out` (replacing its contents; reuse it on hot paths).
+void canonical(const store::AuditRowView& row, std::string& out);
+[[nodiscard]] std::string canonical(const store::AuditRowView& row);
 // The private details (reason, a patient's IP) as the text to seal; empty when there are none.
 [[nodiscard]] std::string private_details(const Event& e);
 // A patient acting for themselves: their IP address identifies them, so it is sealed.

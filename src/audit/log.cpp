@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "audit/checkpoint.hpp"
 
@@ -73,9 +74,10 @@ model::Result<void> Log::resume() {
   for (;;) {
     auto rows = store_.read_audit(from, kResumeChunk);
     if (!rows) return std::unexpected(rows.error());
+    std::string scratch;
     for (const store::AuditRow& row : *rows) {
       Hash leaf, chain;
-      if (auto r = check_record(row, from, chain_, leaf, chain); !r) {
+      if (auto r = check_record(row.view(), from, chain_, leaf, chain, scratch); !r) {
         return model::fail(ErrorCode::kCrypto, r.error().message + "; run labvault audit verify");
       }
       tree_.append(leaf);
@@ -146,10 +148,17 @@ model::Result<void> Log::write(std::span<const Event> events) {
     Hash chain = chain_;
     std::vector<store::AuditRow> rows;
     rows.reserve(events.size());
+    std::string scratch;
+    const std::int64_t now = options_.clock();
     for (const Event& given : events) {
-      Event e = given;
-      if (e.time_us == 0) e.time_us = options_.clock();
-      if (e.node.empty()) e.node = options_.node;
+      // Copied only to fill in what the caller left to the log.
+      std::optional<Event> filled;
+      if (given.time_us == 0 || (given.node.empty() && !options_.node.empty())) {
+        filled = given;
+        if (filled->time_us == 0) filled->time_us = now;
+        if (filled->node.empty()) filled->node = options_.node;
+      }
+      const Event& e = filled ? *filled : given;
       std::uint64_t seq = tree.size() + 1;
       std::string sealed;
       if (std::string details = private_details(e); !details.empty()) {
@@ -157,13 +166,22 @@ model::Result<void> Log::write(std::span<const Event> events) {
         if (!s) return std::unexpected(s.error());
         sealed = std::move(*s);
       }
-      auto entry = serialize(e, seq, sealed);
+      auto entry = details_json(e, sealed);
       if (!entry) return std::unexpected(entry.error());
-      Hash leaf = leaf_hash(*entry);
+      store::AuditRow& row = rows.emplace_back();
+      row.seq = seq;
+      row.time_us = e.time_us;
+      row.lab_id = e.lab;
+      row.actor = e.actor;
+      row.patient_id = e.patient;
+      row.action = to_string(e.action);
+      row.outcome = to_string(e.outcome);
+      row.entry = std::move(*entry);
+      canonical(row.view(), scratch);
+      Hash leaf = leaf_hash(scratch);
       chain = chain_hash(chain, leaf);
       tree.append(leaf);
-      rows.push_back({seq, e.time_us, e.lab, e.actor, e.patient, std::string(to_string(e.action)),
-                      std::string(to_string(e.outcome)), std::move(*entry), to_bytes(chain)});
+      row.chain = to_bytes(chain);
     }
     auto appended = store_.append_audit(rows);
     if (appended) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/checkpoint.hpp"
+#include "audit/event.hpp"
 #include "audit/merkle.hpp"
 #include "crypto/secret.hpp"
 
@@ -16,7 +17,6 @@ using model::ErrorCode;
 
 namespace {
 
-constexpr std::size_t kChunk = 50000;
 constexpr const char* kProofFormat = "labvault-audit-inclusion-proof/1";
 
 struct Replay {
@@ -35,22 +35,20 @@ model::Result<Replay> replay(store::Store& store,
   if (*last) r.tree.reserve((*last)->seq);
   Hash chain = chain_start();
   std::uint64_t next = 1;
-  for (;;) {
-    auto rows = store.read_audit(next, kChunk);
-    if (!rows) return std::unexpected(rows.error());
-    for (const store::AuditRow& row : *rows) {
-      Hash leaf, head;
-      if (auto ok = check_record(row, next, chain, leaf, head); !ok) {
-        r.problem = Problem{next, 0, ok.error().message};
-        return r;
-      }
-      r.tree.append(leaf);
-      chain = head;
-      if (auto it = r.chain_at.find(next); it != r.chain_at.end()) it->second = to_bytes(head);
-      ++next;
+  std::string scratch;
+  auto scanned = store.scan_audit(1, [&](const store::AuditRowView& row) {
+    Hash leaf, head;
+    if (auto ok = check_record(row, next, chain, leaf, head, scratch); !ok) {
+      r.problem = Problem{next, 0, ok.error().message};
+      return false;
     }
-    if (rows->size() < kChunk) break;
-  }
+    r.tree.append(leaf);
+    chain = head;
+    if (auto it = r.chain_at.find(next); it != r.chain_at.end()) it->second = to_bytes(head);
+    ++next;
+    return true;
+  });
+  if (!scanned) return std::unexpected(scanned.error());
   return r;
 }
 
@@ -165,7 +163,7 @@ model::Result<std::string> prove(store::Store& store, const crypto::PublicKey& k
   if (row->empty()) return model::fail(ErrorCode::kNotFound, fmt::format("no record {}", seq));
   nlohmann::json hashes = nlohmann::json::array();
   for (const Hash& h : *path) hashes.push_back(to_hex(h));
-  const std::string& entry = (*row)[0].entry;
+  const std::string entry = canonical((*row)[0].view());
   nlohmann::json proof = {
       {"format", kProofFormat},
       {"record", seq},

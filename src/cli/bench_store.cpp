@@ -22,6 +22,7 @@
 
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
+#include "cli/temp_dir.hpp"
 #include "crypto/aead.hpp"
 #include "crypto/keyring.hpp"
 #include "crypto/secret.hpp"
@@ -37,25 +38,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::int64_t kLab = 1;
 constexpr std::int64_t kNowUs = 1'790'000'000'000'000;
-
-// Removes the bench directory however the run ends: it holds a keyring and test databases.
-struct TempDir {
-  std::filesystem::path path;
-  ~TempDir() {
-    if (path.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-model::Result<std::filesystem::path> make_temp_dir(const std::filesystem::path& parent) {
-  std::string templ = (parent / "labvault-bench-XXXXXX").string();
-  if (::mkdtemp(templ.data()) == nullptr) {
-    return model::fail(model::ErrorCode::kIo,
-                       fmt::format("cannot create a directory under {}", parent.string()));
-  }
-  return std::filesystem::path(templ);
-}
 
 struct Analyte {
   const char* loinc;

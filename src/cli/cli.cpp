@@ -76,6 +76,50 @@ int run(int argc, char** argv) {
     sub->add_option("--config", keys.config, "labvault.toml written by labvault init")->required();
   }
 
+  AuditArgs audit;
+  CLI::App* a = app.add_subcommand(
+      "audit", "The tamper-evident audit log: verify, prove, export, tail, query");
+  a->require_subcommand(1);
+  CLI::App* av = a->add_subcommand(
+      "verify", "Recompute chain and tree, check every checkpoint; exit 1 on any problem");
+  av->add_option("--published", audit.published,
+                 "Published checkpoints to compare (default: [audit] publish_file)");
+  CLI::App* ac = a->add_subcommand("checkpoint", "Sign a checkpoint over every record now");
+  CLI::App* ap = a->add_subcommand("prove", "Inclusion proof of one record (JSON)");
+  ap->add_option("--record", audit.record, "Record number")->required()->check(
+      CLI::PositiveNumber);
+  ap->add_option("-o,--output", audit.output, "Write the proof here (default: stdout)");
+  CLI::App* avp = a->add_subcommand("verify-proof", "Check a proof offline (no config needed)");
+  avp->add_option("proof", audit.proof, "Proof file from labvault audit prove")->required();
+  avp->add_option("--public-key", audit.public_key,
+                  "The audit public key you trust (base64, from labvault audit public-key)");
+  CLI::App* ak = a->add_subcommand("public-key", "Print the audit signing key's public half");
+  CLI::App* ae = a->add_subcommand(
+      "export", "Export records: JSON lines, FHIR R4 AuditEvent (NDJSON) or RFC 5424 syslog");
+  ae->add_option("--format", audit.format, "jsonl (default), fhir or syslog");
+  ae->add_option("--from-seq", audit.from_seq, "First record number (default 1)");
+  ae->add_option("-o,--output", audit.output, "Write here (mode 0600) instead of stdout");
+  CLI::App* aq = a->add_subcommand(
+      "query", "Records by lab, patient, user, action and time: who saw this patient's results");
+  aq->add_option("--lab", audit.lab, "Lab code");
+  aq->add_option("--patient", audit.patient, "Internal patient id");
+  aq->add_option("--user", audit.user, "Actor id, e.g. user:12");
+  aq->add_option("--action", audit.action, "read, search, break-glass, login-failed, ...");
+  aq->add_option("--format", audit.format, "table (default) or jsonl");
+  CLI::App* at = a->add_subcommand("tail", "The newest records");
+  at->add_option("-n,--lines", audit.lines, "How many (default 20)")->check(CLI::PositiveNumber);
+  for (CLI::App* sub : {ae, aq}) {
+    sub->add_option("--since", audit.since, "From this UTC time: YYYY-MM-DD[THH:MM:SSZ]");
+    sub->add_option("--until", audit.until, "Before this UTC time");
+    sub->add_flag("--reveal", audit.reveal,
+                  "Open sealed private details (break-glass reasons); recorded as such");
+  }
+  std::vector<CLI::App*> audit_with_config = {av, ac, ap, ak, ae, aq, at};
+  for (CLI::App* sub : audit_with_config) {
+    sub->add_option("--config", audit.config, "labvault.toml written by labvault init")
+        ->required();
+  }
+
   BenchArgs bench;
   CLI::App* b = app.add_subcommand("bench", "Load generators used by the bench/ scripts");
   b->require_subcommand(1);
@@ -98,6 +142,19 @@ int run(int argc, char** argv) {
   bs->add_option(
         "--dir", bench_store.dir,
         "Directory for the scratch files, removed afterwards (default: the temp directory)")
+      ->check(CLI::ExistingDirectory);
+
+  BenchAuditArgs bench_audit;
+  CLI::App* ba = b->add_subcommand(
+      "audit", "Append synthetic audit events with checkpoints, then verify; prints both rates");
+  ba->add_option("--events", bench_audit.events, "Events to append (default 1000000)")
+      ->check(CLI::PositiveNumber);
+  ba->add_option("--batch", bench_audit.batch, "Events per append transaction (default 1000)")
+      ->check(CLI::PositiveNumber);
+  ba->add_option("--checkpoint-every", bench_audit.checkpoint_every,
+                 "Records per signed checkpoint (default 10000)")
+      ->check(CLI::PositiveNumber);
+  ba->add_option("--dir", bench_audit.dir, "Directory for the scratch files (default: temp)")
       ->check(CLI::ExistingDirectory);
 
   try {
@@ -126,10 +183,22 @@ int run(int argc, char** argv) {
       }
       return run_keys_shred(keys);
     }
+    if (av->parsed()) return run_audit_verify(audit);
+    if (ac->parsed()) return run_audit_checkpoint(audit);
+    if (ap->parsed()) return run_audit_prove(audit);
+    if (avp->parsed()) return run_audit_verify_proof(audit);
+    if (ak->parsed()) return run_audit_public_key(audit);
+    if (ae->parsed()) return run_audit_export(audit);
+    if (aq->parsed()) {
+      if (!aq->count("--format")) audit.format = "table";
+      return run_audit_query(audit);
+    }
+    if (at->parsed()) return run_audit_tail(audit);
     if (c->parsed()) return run_convert(convert);
     if (v->parsed()) return run_validate(validate);
     if (bp->parsed()) return run_bench_parse(bench);
     if (bs->parsed()) return run_bench_store(bench_store);
+    if (ba->parsed()) return run_bench_audit(bench_audit);
   } catch (const std::exception& e) {
     eprint("labvault: internal error: {}\n", e.what());
     return kExitUserError;

@@ -40,6 +40,13 @@ struct BenchStoreArgs {
   std::filesystem::path dir;  // where the scratch directory goes (default: the temp directory)
 };
 
+struct BenchAuditArgs {
+  int events = 1000000;
+  int batch = 1000;  // events per append (what group commit gathers from concurrent requests)
+  std::uint64_t checkpoint_every = 10000;
+  std::filesystem::path dir;
+};
+
 struct InitArgs {
   std::filesystem::path data;
   std::optional<std::filesystem::path> keyring;  // default: <data>/../labvault.keyring
@@ -57,6 +64,31 @@ struct KeysArgs {
 };
 
 int run_init(const InitArgs& args);
+struct AuditArgs {
+  std::filesystem::path config;
+  std::optional<std::filesystem::path> published;  // verify: published checkpoints file
+  std::uint64_t record = 0;                        // prove
+  std::optional<std::filesystem::path> output;     // prove, export
+  std::filesystem::path proof;                     // verify-proof
+  std::optional<std::string> public_key;           // verify-proof: base64 key to trust
+  std::string format = "jsonl";                    // export, query
+  std::optional<std::string> since, until;         // RFC 3339 or YYYY-MM-DD
+  std::uint64_t from_seq = 1;                      // export
+  int lines = 20;                                  // tail
+  std::optional<std::string> lab, user, action;    // query
+  std::optional<std::int64_t> patient;             // query
+  bool reveal = false;                             // export/query: open sealed reasons
+};
+
+int run_audit_verify(const AuditArgs& args);
+int run_audit_checkpoint(const AuditArgs& args);
+int run_audit_prove(const AuditArgs& args);
+int run_audit_verify_proof(const AuditArgs& args);
+int run_audit_public_key(const AuditArgs& args);
+int run_audit_export(const AuditArgs& args);
+int run_audit_tail(const AuditArgs& args);
+int run_audit_query(const AuditArgs& args);
+
 int run_keys_status(const KeysArgs& args);
 int run_keys_rotate(const KeysArgs& args);
 int run_keys_shred(const KeysArgs& args);
@@ -64,6 +96,7 @@ int run_convert(const ConvertArgs& args);
 int run_validate(const ValidateArgs& args);
 int run_bench_parse(const BenchArgs& args);
 int run_bench_store(const BenchStoreArgs& args);
+int run_bench_audit(const BenchAuditArgs& args);
 
 // "labvault: <file>:<line>: <where>: <message>" on stderr.
 void print_error(const model::Error& e);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include "cli/formats.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -44,7 +45,41 @@ model::Result<Config> load_config(const fs::path& file) {
   if (!data) return std::unexpected(data.error());
   auto keyring = path_of("keys", "keyring");
   if (!keyring) return std::unexpected(keyring.error());
-  return Config{file, *data, *keyring};
+  Config config{file, *data, *keyring, {}};
+  auto bad = [&](std::string_view key, std::string_view what) {
+    return model::fail(ErrorCode::kConfig, fmt::format("[audit] {}: {}", key, what),
+                       {.file = file.string()});
+  };
+  AuditConfig& a = config.audit;
+  if (auto n = table["audit"]["checkpoint_every"].value<std::int64_t>()) {
+    if (*n < 1) return bad("checkpoint_every", "must be at least 1");
+    a.checkpoint_every = static_cast<std::uint64_t>(*n);
+  }
+  if (auto n = table["audit"]["checkpoint_interval_seconds"].value<std::int64_t>()) {
+    if (*n < 1) return bad("checkpoint_interval_seconds", "must be at least 1");
+    a.checkpoint_interval_seconds = *n;
+  }
+  auto optional_path = [&](std::string_view section, std::string_view key) -> fs::path {
+    auto value = table.at_path(section)[key].value<std::string>();
+    if (!value || value->empty()) return {};
+    fs::path p(*value);
+    return (p.is_absolute() ? p : base / p).lexically_normal();
+  };
+  a.publish_file = optional_path("audit", "publish_file");
+  SyslogConfig& sys = a.syslog;
+  sys.host = table["audit"]["syslog"]["host"].value_or(std::string());
+  sys.port = static_cast<int>(table["audit"]["syslog"]["port"].value_or(std::int64_t{6514}));
+  if (sys.port < 1 || sys.port > 65535) return bad("syslog.port", "not a TCP port");
+  sys.ca_file = optional_path("audit.syslog", "ca_file");
+  sys.cert_file = optional_path("audit.syslog", "cert_file");
+  sys.key_file = optional_path("audit.syslog", "key_file");
+  sys.server_name = table["audit"]["syslog"]["server_name"].value_or(sys.host);
+  sys.cursor_dir = optional_path("audit.syslog", "cursor_dir");
+  if (sys.cursor_dir.empty()) sys.cursor_dir = *data / "siem";
+  if (!sys.host.empty() && sys.ca_file.empty()) {
+    return bad("syslog.ca_file", "required with syslog.host (the collector's CA; TLS only)");
+  }
+  return config;
 }
 
 namespace {
@@ -81,10 +116,37 @@ std::string render_config(const Config& c) {
       "# apart from the data: without it nothing can be read.\n"
       "keyring = {}\n"
       "\n"
+      "[audit]\n"
+      "# A signed checkpoint (tree size, root hash) every N records, every T seconds while\n"
+      "# writing, and at shutdown; each is also appended to publish_file, a copy outside the\n"
+      "# database that `labvault audit verify` compares (put it on another volume if you can).\n"
+      "checkpoint_every = {}\n"
+      "checkpoint_interval_seconds = {}\n"
+      "publish_file = {}\n"
+      "\n"
+      "# [audit.syslog]               # stream every record to a SIEM, RFC 5424 over TLS (RFC 5425)\n"
+      "# host = \"siem.example.org\"\n"
+      "# port = 6514\n"
+      "# ca_file = \"siem-ca.pem\"     # the collector's CA (required)\n"
+      "# cert_file = \"client.pem\"    # optional client certificate and key\n"
+      "# key_file = \"client.key\"\n"
+      "\n"
       "# [sensitivity]                # extra codes per sensitive category (see README)\n"
       "# hiv = [\"L|1320\"]\n",
-      toml_string(c.data_dir.string()), toml_string(c.keyring.string()));
+      toml_string(c.data_dir.string()), toml_string(c.keyring.string()),
+      c.audit.checkpoint_every, c.audit.checkpoint_interval_seconds,
+      toml_string(c.audit.publish_file.string()));
 }
+
+std::string cli_actor() { return fmt::format("cli:{}", ::getuid()); }
+
+namespace {
+std::string node_name() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) return "unknown";
+  return host;
+}
+}  // namespace
 
 model::Result<Opened> open_data(const Config& config) {
   if (auto r = crypto::Keyring::check_outside(config.keyring, config.data_dir); !r) {
@@ -103,6 +165,14 @@ model::Result<Opened> open_data(const Config& config) {
   auto store = store::sqlite::open(config.data_dir / store::sqlite::kDatabaseFile, *opened.keyring);
   if (!store) return std::unexpected(store.error());
   opened.store = std::move(*store);
+  audit::LogOptions options;
+  options.checkpoint_every = config.audit.checkpoint_every;
+  options.checkpoint_interval_us = config.audit.checkpoint_interval_seconds * 1'000'000;
+  options.publish_file = config.audit.publish_file.string();
+  options.node = node_name();
+  auto log = audit::Log::open(*opened.store, *opened.keyring, options);
+  if (!log) return std::unexpected(log.error());
+  opened.audit = std::move(*log);
   return opened;
 }
 

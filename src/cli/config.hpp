@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "audit/log.hpp"
 #include "crypto/keyring.hpp"
 #include "model/error.hpp"
 #include "store/store.hpp"
@@ -13,10 +14,27 @@ namespace labvault::cli {
 
 inline constexpr const char* kConfigFile = "labvault.toml";
 
+// [audit.syslog]: streaming to a SIEM over TLS (RFC 5425); off unless `host` is set.
+struct SyslogConfig {
+  std::string host;
+  int port = 6514;
+  std::filesystem::path ca_file, cert_file, key_file;  // cert/key: optional client certificate
+  std::string server_name;                             // default: host
+  std::filesystem::path cursor_dir;                    // default: <data_dir>/siem
+};
+
+struct AuditConfig {
+  std::uint64_t checkpoint_every = 10000;
+  std::int64_t checkpoint_interval_seconds = 60;
+  std::filesystem::path publish_file;  // a copy of every checkpoint, outside data_dir; optional
+  SyslogConfig syslog;
+};
+
 struct Config {
   std::filesystem::path file;      // the config itself
   std::filesystem::path data_dir;  // absolute
   std::filesystem::path keyring;   // absolute, outside data_dir
+  AuditConfig audit;
 };
 
 // Reads and checks a config; errors name the file, line and key.
@@ -24,11 +42,15 @@ struct Config {
 // The commented config `labvault init` writes.
 [[nodiscard]] std::string render_config(const Config& config);
 
-// What every command that touches data needs: the checked keyring and the migrated store.
+// What every command that touches data needs: the checked keyring, the migrated store and the
+// audit log (declared last so that it closes, signing its tail, before the store goes).
 struct Opened {
   std::unique_ptr<crypto::Keyring> keyring;
   std::unique_ptr<store::Store> store;
+  std::unique_ptr<audit::Log> audit;
 };
+// The actor id of whoever runs a command: "cli:<uid>" (a number, not a name).
+[[nodiscard]] std::string cli_actor();
 [[nodiscard]] model::Result<Opened> open_data(const Config& config);
 
 }  // namespace labvault::cli

@@ -35,6 +35,9 @@ model::Result<Config> plan(const InitArgs& args) {
   c.keyring = args.keyring ? fs::absolute(*args.keyring).lexically_normal()
                            : c.data_dir.parent_path() / "labvault.keyring";
   c.file = c.data_dir / kConfigFile;
+  // Beside the keyring, outside the data: a copy of the signed checkpoints that survives a
+  // tampered or restored database.
+  c.audit.publish_file = c.data_dir.parent_path() / "labvault-audit-checkpoints.jsonl";
   if (auto r = crypto::Keyring::check_outside(c.keyring, c.data_dir); !r) {
     return std::unexpected(r.error());
   }
@@ -51,6 +54,7 @@ model::Result<Config> plan(const InitArgs& args) {
   if (fs::exists(c.file, ec)) {
     auto existing = load_config(c.file);
     if (!existing) return std::unexpected(existing.error());
+    c.audit = existing->audit;
     if (existing->keyring != c.keyring || existing->data_dir != c.data_dir) {
       return model::fail(
           ErrorCode::kConfig,
@@ -62,12 +66,16 @@ model::Result<Config> plan(const InitArgs& args) {
   return c;
 }
 
-model::Result<std::string> add_demo(store::Store& store) {
+model::Result<std::string> add_demo(store::Store& store, audit::Log& log) {
   auto existing = store.find_lab(kDemoLabCode);
   if (!existing) return std::unexpected(existing.error());
   if (*existing) return std::string("demo lab DEMO already present");
   auto lab = store.create_lab(kDemoLabCode, kDemoLabName);
   if (!lab) return std::unexpected(lab.error());
+  audit::Event created{.lab = lab->id, .actor = cli_actor(), .role = "system-admin",
+                       .action = audit::Action::kConfigChange, .resource = "Lab/" +
+                       std::to_string(lab->id), .outcome_detail = "lab-created"};
+  if (auto r = log.record(created); !r) return std::unexpected(r.error());
   model::SensitivityRules rules = model::SensitivityRules::defaults();
   std::vector<model::LabMessage> messages;
   for (std::string_view raw : demo_messages()) {
@@ -88,9 +96,15 @@ model::Result<std::string> add_demo(store::Store& store) {
   }
   auto outcomes = store.store_messages(lab->id, batch);
   if (!outcomes) return std::unexpected(outcomes.error());
+  std::vector<audit::Event> imported;
   for (const auto& o : *outcomes) {
     if (o.error) return std::unexpected(*o.error);
+    imported.push_back({.lab = lab->id, .actor = cli_actor(), .role = "system-admin",
+                        .action = audit::Action::kImport,
+                        .resource = "InboundMessage/" + std::to_string(o.message_id),
+                        .patient = o.patient_id, .outcome_detail = "demo"});
   }
+  if (auto r = log.record(imported); !r) return std::unexpected(r.error());
   auto patients = store.list_patients(lab->id);
   if (!patients) return std::unexpected(patients.error());
   return fmt::format("demo lab DEMO: {} messages, {} patients", outcomes->size(), patients->size());
@@ -124,7 +138,7 @@ int run_init(const InitArgs& args) {
   if (!opened) return print_error(opened.error()), kExitUserError;
   fmt::print("data directory {} ready (schema migrated)\n", c->data_dir.string());
   if (args.demo) {
-    auto demo = add_demo(*opened->store);
+    auto demo = add_demo(*opened->store, *opened->audit);
     if (!demo) return print_error(demo.error()), kExitUserError;
     fmt::print("{}\n", *demo);
   }

@@ -66,12 +66,22 @@ int run_keys_rotate(const KeysArgs& args) {
     total += *n;
   }
   fmt::print("re-wrapped {} data keys under KEK version {}\n", total, *version);
+  audit::Event rotated{.actor = cli_actor(), .role = "system-admin",
+                       .action = audit::Action::kKeyRotation, .resource = "keyring",
+                       .outcome_detail = fmt::format("kek-v{}-rewrapped-{}", *version, total)};
+  if (auto r = opened->audit->record(rotated); !r) return print_error(r.error()), kExitUserError;
   auto stats = opened->store->key_stats();
   if (!stats) return print_error(stats.error()), kExitUserError;
   if (args.retire_old) {
     for (std::uint32_t old : opened->keyring->kek_versions()) {
       if (old == *version) continue;
       if (auto r = opened->store->retire_kek(old); !r) {
+        return print_error(r.error()), kExitUserError;
+      }
+      audit::Event retired{.actor = cli_actor(), .role = "system-admin",
+                           .action = audit::Action::kKeyRotation, .resource = "keyring",
+                           .outcome_detail = fmt::format("kek-v{}-retired", old)};
+      if (auto r = opened->audit->record(retired); !r) {
         return print_error(r.error()), kExitUserError;
       }
       fmt::print("retired KEK version {}\n", old);
@@ -118,9 +128,12 @@ int run_keys_shred(const KeysArgs& args) {
     patients = *found;
   }
   for (store::Id id : patients) {
-    if (auto r = opened->store->shred_patient((*lab)->id, id); !r) {
-      return print_error(r.error()), kExitUserError;
-    }
+    audit::Event shred{.lab = (*lab)->id, .actor = cli_actor(), .role = "system-admin",
+                       .action = audit::Action::kKeyShred,
+                       .resource = "Patient/" + std::to_string(id), .patient = id};
+    auto done = opened->audit->audited(
+        shred, [&] { return opened->store->shred_patient((*lab)->id, id); });
+    if (!done) return print_error(done.error()), kExitUserError;
     fmt::print("shredded patient {} of lab {}: their data key is destroyed\n", id, args.lab);
   }
   return kExitOk;

@@ -103,10 +103,20 @@ struct KeyStats {
   std::vector<std::pair<std::uint32_t, int>> by_kek_version;  // live keys per wrapping KEK
 };
 
-// One audit record as the store keeps it. The audit module builds `entry` (the canonical bytes
-// that are hashed; free text inside it is already sealed) and the chain hash; the store only
-// appends and reads. The clear columns repeat what the entry says so the privacy officer's
-// queries can use indexes; `audit verify` checks that they match the entry.
+// A stored audit record without copies (valid during a scan callback only).
+struct AuditRowView {
+  std::uint64_t seq = 0;
+  std::int64_t time_us = 0;
+  Id lab_id = 0;
+  std::string_view actor;
+  Id patient_id = 0;
+  std::string_view action, outcome, entry, chain;
+};
+
+// One audit record as the store keeps it. The audit module builds `entry` (the record's details;
+// free text inside is already sealed) and the chain hash; the store only appends and reads. The
+// clear columns are part of what is hashed (audit::canonical), so the privacy officer's queries
+// use indexes and a changed column breaks the chain like a changed entry.
 struct AuditRow {
   std::uint64_t seq = 0;  // 1-based, gap-free
   std::int64_t time_us = 0;
@@ -114,8 +124,11 @@ struct AuditRow {
   std::string actor;  // internal id such as "user:12", "client:3", "system"; never a name
   Id patient_id = 0;  // internal id, 0 when no patient
   std::string action, outcome;
-  std::string entry;  // canonical serialization: the Merkle leaf
-  std::string chain;  // SHA-256(previous chain || entry), 32 bytes
+  std::string entry;  // the details, compact JSON (see audit/event.hpp)
+  std::string chain;  // SHA-256(previous chain || leaf hash of the canonical record), 32 bytes
+  [[nodiscard]] AuditRowView view() const {
+    return {seq, time_us, lab_id, actor, patient_id, action, outcome, entry, chain};
+  }
 };
 
 // A signed statement of the audit tree's size and root at one moment.
@@ -195,6 +208,10 @@ class Store {
   [[nodiscard]] virtual model::Result<void> append_audit(std::span<const AuditRow> rows) = 0;
   [[nodiscard]] virtual model::Result<std::vector<AuditRow>> read_audit(std::uint64_t from_seq,
                                                                         std::size_t limit) = 0;
+  // Streams records from `from_seq` in order, without copying; `visit` returns false to stop.
+  // Holds the store's lock for the scan: for verification, not for request paths.
+  [[nodiscard]] virtual model::Result<void> scan_audit(
+      std::uint64_t from_seq, const std::function<bool(const AuditRowView&)>& visit) = 0;
   [[nodiscard]] virtual model::Result<std::vector<AuditRow>> query_audit(const AuditQuery& q) = 0;
   [[nodiscard]] virtual model::Result<std::optional<AuditRow>> last_audit() = 0;
   [[nodiscard]] virtual model::Result<void> add_audit_checkpoint(const AuditCheckpoint& c) = 0;

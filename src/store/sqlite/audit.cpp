@@ -56,12 +56,12 @@ Result<void> SqliteStore::append_audit(std::span<const AuditRow> rows) {
         ->bind(1, static_cast<std::int64_t>(r.seq))
         .bind(2, r.time_us)
         .bind(3, r.lab_id)
-        .bind_text(4, r.actor)
+        .bind_text_static(4, r.actor)
         .bind(5, r.patient_id)
-        .bind_text(6, r.action)
-        .bind_text(7, r.outcome)
-        .bind_blob(8, r.entry)
-        .bind_blob(9, r.chain);
+        .bind_text_static(6, r.action)
+        .bind_text_static(7, r.outcome)
+        .bind_blob_static(8, r.entry)
+        .bind_blob_static(9, r.chain);
     if (auto ok = (*insert)->run(); !ok) return ok;
   }
   return tx->commit();
@@ -74,6 +74,33 @@ Result<std::vector<AuditRow>> SqliteStore::read_audit(std::uint64_t from_seq, st
   if (!s) return std::unexpected(s.error());
   (*s)->bind(1, static_cast<std::int64_t>(from_seq)).bind(2, static_cast<std::int64_t>(limit));
   return collect(**s);
+}
+
+Result<void> SqliteStore::scan_audit(std::uint64_t from_seq,
+                                     const std::function<bool(const AuditRowView&)>& visit) {
+  std::lock_guard lock(mu_);
+  auto s = db_->prepare(
+      fmt::format("SELECT {} FROM audit_log WHERE seq >= ? ORDER BY seq", kAuditColumns));
+  if (!s) return std::unexpected(s.error());
+  Stmt& st = **s;
+  st.bind(1, static_cast<std::int64_t>(from_seq));
+  while (st.step()) {
+    AuditRowView v{static_cast<std::uint64_t>(st.int64(0)),
+                   st.int64(1),
+                   st.int64(2),
+                   st.text(3),
+                   st.int64(4),
+                   st.text(5),
+                   st.text(6),
+                   st.blob(7),
+                   st.blob(8)};
+    if (!visit(v)) {
+      st.reset();
+      return {};
+    }
+  }
+  if (st.error()) return std::unexpected(*st.error());
+  return {};
 }
 
 Result<std::vector<AuditRow>> SqliteStore::query_audit(const AuditQuery& q) {

@@ -52,6 +52,8 @@ class SqliteStore final : public Store {
   // --- audit.cpp
   Result<void> append_audit(std::span<const AuditRow> rows) override;
   Result<std::vector<AuditRow>> read_audit(std::uint64_t from_seq, std::size_t limit) override;
+  Result<void> scan_audit(std::uint64_t from_seq,
+                          const std::function<bool(const AuditRowView&)>& visit) override;
   Result<std::vector<AuditRow>> query_audit(const AuditQuery& q) override;
   Result<std::optional<AuditRow>> last_audit() override;
   Result<void> add_audit_checkpoint(const AuditCheckpoint& c) override;

@@ -1,0 +1,126 @@
+// `labvault audit`: verify the log, sign a checkpoint now, prove a record's inclusion and check
+// such a proof offline, print the public key verifiers pin. Exports and queries: audit_query.cpp.
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "audit/checkpoint.hpp"
+#include "audit/verify.hpp"
+#include "cli/cli.hpp"
+#include "cli/commands.hpp"
+#include "cli/config.hpp"
+#include "cli/formats.hpp"
+#include "crypto/secret.hpp"
+
+namespace labvault::cli {
+
+namespace {
+
+model::Result<std::pair<Config, Opened>> open_config(const std::filesystem::path& file) {
+  auto config = load_config(file);
+  if (!config) return std::unexpected(config.error());
+  auto opened = open_data(*config);
+  if (!opened) return std::unexpected(opened.error());
+  return std::pair{std::move(*config), std::move(*opened)};
+}
+
+audit::Event admin_event(audit::Action action, std::string detail) {
+  return {.actor = cli_actor(), .role = "auditor", .action = action, .resource = "AuditLog",
+          .outcome_detail = std::move(detail)};
+}
+
+}  // namespace
+
+int run_audit_verify(const AuditArgs& args) {
+  auto both = open_config(args.config);
+  if (!both) return print_error(both.error()), kExitUserError;
+  auto& [config, opened] = *both;
+  // Sign what the writer has so far, so that verify covers every record.
+  if (auto r = opened.audit->checkpoint(); !r) return print_error(r.error()), kExitUserError;
+  std::vector<store::AuditCheckpoint> published;
+  std::filesystem::path file = args.published ? *args.published : config.audit.publish_file;
+  std::error_code ec;
+  if (!file.empty() && (args.published || std::filesystem::exists(file, ec))) {
+    auto p = audit::read_published(file.string());
+    if (!p) return print_error(p.error()), kExitUserError;
+    published = std::move(*p);
+  }
+  auto report = audit::verify(*opened.store, opened.audit->public_key(), published);
+  if (!report) return print_error(report.error()), kExitUserError;
+  auto outcome = report->ok() ? audit::Outcome::kSuccess : audit::Outcome::kError;
+  audit::Event e = admin_event(audit::Action::kAuditVerify,
+                               report->ok() ? "verified" : "verification-failed");
+  e.outcome = outcome;
+  // The verification is itself audited (after it ran, so it does not verify its own record).
+  if (auto r = opened.audit->record(e); !r) return print_error(r.error()), kExitUserError;
+  if (!report->ok()) {
+    eprint("labvault: audit log FAILED verification: {}\n", report->problem->message);
+    return kExitUserError;
+  }
+  fmt::print(
+      "audit log OK: {} records, {} checkpoints signed by key {}, {} published checkpoints "
+      "compared{}\n",
+      report->records, report->checkpoints, crypto::key_id(opened.audit->public_key()),
+      report->published,
+      report->uncovered ? fmt::format(", {} records after the last checkpoint", report->uncovered)
+                        : std::string());
+  return kExitOk;
+}
+
+int run_audit_checkpoint(const AuditArgs& args) {
+  auto both = open_config(args.config);
+  if (!both) return print_error(both.error()), kExitUserError;
+  auto& opened = both->second;
+  if (auto r = opened.audit->checkpoint(); !r) return print_error(r.error()), kExitUserError;
+  fmt::print("audit checkpoint signed at tree size {}\n", opened.audit->size());
+  return kExitOk;
+}
+
+int run_audit_prove(const AuditArgs& args) {
+  auto both = open_config(args.config);
+  if (!both) return print_error(both.error()), kExitUserError;
+  auto& opened = both->second;
+  if (auto r = opened.audit->checkpoint(); !r) return print_error(r.error()), kExitUserError;
+  auto proof = audit::prove(*opened.store, opened.audit->public_key(), args.record);
+  if (!proof) return print_error(proof.error()), kExitUserError;
+  if (args.output) {
+    if (auto r = write_file_atomically(*args.output, *proof); !r) {
+      return print_error(r.error()), kExitUserError;
+    }
+  } else {
+    fmt::print("{}", *proof);
+  }
+  return kExitOk;
+}
+
+int run_audit_verify_proof(const AuditArgs& args) {
+  auto text = read_file(args.proof);
+  if (!text) return print_error(text.error()), kExitUserError;
+  std::optional<crypto::PublicKey> trusted;
+  if (args.public_key) {
+    auto bytes = crypto::base64_decode(*args.public_key);
+    if (!bytes || bytes->size() != crypto::kEd25519PublicKeySize) {
+      eprint("labvault: --public-key: not a base64 Ed25519 public key (32 bytes)\n");
+      return kExitUsage;
+    }
+    crypto::PublicKey key;
+    std::memcpy(key.data(), bytes->data(), key.size());
+    trusted = key;
+  }
+  auto summary = audit::verify_proof(*text, trusted);
+  if (!summary) return print_error(summary.error()), kExitUserError;
+  fmt::print("proof OK: record {} is in the audit tree of size {} signed by key {}{}\n",
+             summary->record, summary->tree_size, summary->key_id,
+             trusted ? "" : " (pass --public-key to pin the key you trust)");
+  return kExitOk;
+}
+
+int run_audit_public_key(const AuditArgs& args) {
+  auto both = open_config(args.config);
+  if (!both) return print_error(both.error()), kExitUserError;
+  const auto& key = both->second.audit->public_key();
+  fmt::print("{}  (Ed25519, key id {})\n", crypto::base64_encode(key), crypto::key_id(key));
+  return kExitOk;
+}
+
+}  // namespace labvault::cli
