@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -17,11 +16,6 @@ namespace labvault::audit {
 using model::ErrorCode;
 
 namespace {
-
-const EVP_MD* sha256_md() {
-  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md;
-}
 
 std::string b64(std::string_view s) {
   return crypto::base64_encode({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
@@ -38,13 +32,10 @@ model::Result<std::string> unb64(std::string_view s) {
 Hash chain_start() { return Hash{}; }
 
 Hash chain_hash(const Hash& previous, const Hash& leaf) {
-  std::uint8_t in[2 * kHashSize];
-  std::memcpy(in, previous.data(), kHashSize);
-  std::memcpy(in + kHashSize, leaf.data(), kHashSize);
-  Hash out;
-  unsigned int len = 0;
-  if (EVP_Digest(in, sizeof in, out.data(), &len, sha256_md(), nullptr) != 1) std::abort();
-  return out;
+  auto bytes = [](const Hash& h) {
+    return std::string_view(reinterpret_cast<const char*>(h.data()), h.size());
+  };
+  return sha256_of({bytes(previous), bytes(leaf)});
 }
 
 // The checks every reader of the log makes of one record against the one before it.

@@ -187,7 +187,8 @@ model::Result<void> validate(const Event& e) {
   return {};
 }
 
-model::Result<std::string> details_json(const Event& e, std::string_view sealed) {
+model::Result<std::string> details_json(const Event& e, std::string_view sealed,
+                                        std::string_view default_node) {
   if (auto r = validate(e); !r) return std::unexpected(r.error());
   if (!private_details(e).empty() && sealed.empty()) {
     return model::fail(model::ErrorCode::kInternal, "private audit details were not sealed");
@@ -205,7 +206,7 @@ model::Result<std::string> details_json(const Event& e, std::string_view sealed)
   if (!ip_is_private(e)) o.text("ip", e.source_ip);
   o.text("listener", e.listener);
   o.list("masked", e.masked_fields);
-  o.text("node", e.node);
+  o.text("node", e.node.empty() ? default_node : std::string_view(e.node));
   o.text("on_behalf_of", e.on_behalf_of);
   o.text("purpose", e.purpose);
   o.list("released", e.released_fields);

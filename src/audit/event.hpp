@@ -55,7 +55,9 @@ struct Event {
 // The header line is the store's clear columns; the details (AuditRow::entry) are compact JSON
 // with sorted keys and no empty members. `sealed` is Store::seal_audit_text over the private
 // details, or empty when there are none.
-[[nodiscard]] model::Result<std::string> details_json(const Event& e, std::string_view sealed);
+// `default_node` stands in for an empty e.node (the log fills in its own node name).
+[[nodiscard]] model::Result<std::string> details_json(const Event& e, std::string_view sealed,
+                                                      std::string_view default_node = {});
 // Writes the canonical record into `out` (replacing its contents; reuse it on hot paths).
 void canonical(const store::AuditRowView& row, std::string& out);
 [[nodiscard]] std::string canonical(const store::AuditRowView& row);

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <optional>
 
 #include "audit/checkpoint.hpp"
 
@@ -111,7 +110,7 @@ model::Result<std::uint64_t> Log::record(std::span<const Event> events) {
     {
       std::lock_guard write_lock(write_mu_);
       // A caller's invalid event fails that caller alone, not the others in the batch.
-      std::vector<Event> all;
+      std::vector<const Event*> all;
       std::vector<Pending*> valid;
       for (Pending* p : batch) {
         auto ok = std::find_if(p->events.begin(), p->events.end(),
@@ -120,7 +119,7 @@ model::Result<std::uint64_t> Log::record(std::span<const Event> events) {
           p->result = model::fail(ErrorCode::kUsage, "invalid audit event (actor id or lab)");
           continue;
         }
-        all.insert(all.end(), p->events.begin(), p->events.end());
+        for (const Event& e : p->events) all.push_back(&e);
         valid.push_back(p);
       }
       auto written = write(all);
@@ -140,7 +139,7 @@ model::Result<std::uint64_t> Log::record(std::span<const Event> events) {
   return me.result;
 }
 
-model::Result<void> Log::write(std::span<const Event> events) {
+model::Result<void> Log::write(std::span<const Event* const> events) {
   if (closed_) return model::fail(ErrorCode::kUsage, "the audit log is closed");
   if (events.empty()) return {};
   for (int attempt = 0;; ++attempt) {
@@ -150,15 +149,8 @@ model::Result<void> Log::write(std::span<const Event> events) {
     rows.reserve(events.size());
     std::string scratch;
     const std::int64_t now = options_.clock();
-    for (const Event& given : events) {
-      // Copied only to fill in what the caller left to the log.
-      std::optional<Event> filled;
-      if (given.time_us == 0 || (given.node.empty() && !options_.node.empty())) {
-        filled = given;
-        if (filled->time_us == 0) filled->time_us = now;
-        if (filled->node.empty()) filled->node = options_.node;
-      }
-      const Event& e = filled ? *filled : given;
+    for (const Event* event : events) {
+      const Event& e = *event;
       std::uint64_t seq = tree.size() + 1;
       std::string sealed;
       if (std::string details = private_details(e); !details.empty()) {
@@ -166,11 +158,11 @@ model::Result<void> Log::write(std::span<const Event> events) {
         if (!s) return std::unexpected(s.error());
         sealed = std::move(*s);
       }
-      auto entry = details_json(e, sealed);
+      auto entry = details_json(e, sealed, options_.node);
       if (!entry) return std::unexpected(entry.error());
       store::AuditRow& row = rows.emplace_back();
       row.seq = seq;
-      row.time_us = e.time_us;
+      row.time_us = e.time_us != 0 ? e.time_us : now;
       row.lab_id = e.lab;
       row.actor = e.actor;
       row.patient_id = e.patient;

@@ -65,7 +65,7 @@ class Log {
  private:
   Log(store::Store& store, crypto::SigningKey key, LogOptions options);
   [[nodiscard]] model::Result<void> resume();  // from the store's last checkpoint and records
-  [[nodiscard]] model::Result<void> write(std::span<const Event> events);  // under write_mu_
+  [[nodiscard]] model::Result<void> write(std::span<const Event* const> events);  // write_mu_ held
   [[nodiscard]] model::Result<void> checkpoint_locked();
   [[nodiscard]] bool checkpoint_due() const;
 

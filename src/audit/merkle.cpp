@@ -30,8 +30,10 @@ std::string_view bytes_of(const Hash& hash) {
   return {reinterpret_cast<const char*>(hash.data()), hash.size()};
 }
 
-// SHA-256 of the concatenated parts; cannot fail short of memory exhaustion.
-Hash sha256(std::initializer_list<std::string_view> parts) {
+}  // namespace
+
+// Cannot fail short of memory exhaustion.
+Hash sha256_of(std::initializer_list<std::string_view> parts) {
   Hash out;
 #ifndef OPENSSL_NO_DEPRECATED_3_0
   SHA256_CTX ctx;
@@ -49,6 +51,8 @@ Hash sha256(std::initializer_list<std::string_view> parts) {
 #endif
   return out;
 }
+
+namespace {
 
 // RFC 9162 2.1.1: the one-byte prefixes keep a leaf from ever hashing like an interior node
 // (second-preimage resistance).
@@ -76,13 +80,13 @@ void shift_past_right_edge(std::uint64_t& fn, std::uint64_t& sn) {
 
 }  // namespace
 
-Hash leaf_hash(std::string_view entry) { return sha256({std::string_view(kLeafPrefix, 1), entry}); }
+Hash leaf_hash(std::string_view entry) { return sha256_of({std::string_view(kLeafPrefix, 1), entry}); }
 
 Hash node_hash(const Hash& left, const Hash& right) {
-  return sha256({std::string_view(kNodePrefix, 1), bytes_of(left), bytes_of(right)});
+  return sha256_of({std::string_view(kNodePrefix, 1), bytes_of(left), bytes_of(right)});
 }
 
-Hash empty_root() { return sha256({}); }
+Hash empty_root() { return sha256_of({}); }
 
 std::string to_hex(const Hash& hash) {
   static constexpr char kDigits[] = "0123456789abcdef";

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +20,9 @@ namespace labvault::audit {
 inline constexpr std::size_t kHashSize = 32;  // SHA-256
 using Hash = std::array<std::uint8_t, kHashSize>;
 
+// Plain SHA-256 of the concatenated parts, on the fastest OpenSSL path (see merkle.cpp): also
+// what the audit record chain uses.
+[[nodiscard]] Hash sha256_of(std::initializer_list<std::string_view> parts);
 [[nodiscard]] Hash leaf_hash(std::string_view entry);               // RFC 9162 2.1.1: H(0x00||d)
 [[nodiscard]] Hash node_hash(const Hash& left, const Hash& right);  // H(0x01||left||right)
 [[nodiscard]] Hash empty_root();                                    // MTH({}) = SHA-256("")
@@ -48,7 +52,7 @@ class CompactTree {
 
  private:
   std::uint64_t size_ = 0;
-  std::vector<Hash> frontier_;  // frontier_[i] covers 2^(bit i from the top of size_) leaves
+  std::vector<Hash> frontier_;  // one perfect subtree per set bit of size_, highest bit first
 };
 
 // Every perfect subtree of the log in memory (about 2n hashes, 64 MB for a million leaves), so
@@ -79,7 +83,9 @@ class MerkleTree {
 };
 
 // RFC 9162 2.1.3.2, step for step: true iff proof shows leaf at index in the tree of tree_size
-// leaves whose root is root. A proof of the wrong length never verifies.
+// leaves whose root is root. A proof of the wrong length never verifies. Hashes do not encode
+// sizes, so take tree_size and root from the same checkpoint: a proof against size n's root can
+// also pass under some other size (leaf 0 of 3 passes as leaf 0 of 4 with the 3-leaf root).
 [[nodiscard]] bool verify_inclusion(std::uint64_t index, std::uint64_t tree_size, const Hash& leaf,
                                     std::span<const Hash> proof, const Hash& root);
 

@@ -108,13 +108,16 @@ int run(int argc, char** argv) {
   aq->add_option("--format", audit.format, "table (default) or jsonl");
   CLI::App* at = a->add_subcommand("tail", "The newest records");
   at->add_option("-n,--lines", audit.lines, "How many (default 20)")->check(CLI::PositiveNumber);
+  CLI::App* af = a->add_subcommand(
+      "forward", "Stream the log to the [audit.syslog] SIEM over TLS until SIGINT/SIGTERM");
+  af->add_flag("--once", audit.once, "Stop once every record so far is acknowledged");
   for (CLI::App* sub : {ae, aq}) {
     sub->add_option("--since", audit.since, "From this UTC time: YYYY-MM-DD[THH:MM:SSZ]");
     sub->add_option("--until", audit.until, "Before this UTC time");
     sub->add_flag("--reveal", audit.reveal,
                   "Open sealed private details (break-glass reasons); recorded as such");
   }
-  std::vector<CLI::App*> audit_with_config = {av, ac, ap, ak, ae, aq, at};
+  std::vector<CLI::App*> audit_with_config = {av, ac, ap, ak, ae, aq, at, af};
   for (CLI::App* sub : audit_with_config) {
     sub->add_option("--config", audit.config, "labvault.toml written by labvault init")
         ->required();
@@ -194,6 +197,7 @@ int run(int argc, char** argv) {
       return run_audit_query(audit);
     }
     if (at->parsed()) return run_audit_tail(audit);
+    if (af->parsed()) return run_audit_forward(audit);
     if (c->parsed()) return run_convert(convert);
     if (v->parsed()) return run_validate(validate);
     if (bp->parsed()) return run_bench_parse(bench);

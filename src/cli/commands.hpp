@@ -78,6 +78,7 @@ struct AuditArgs {
   std::optional<std::string> lab, user, action;    // query
   std::optional<std::int64_t> patient;             // query
   bool reveal = false;                             // export/query: open sealed reasons
+  bool once = false;                               // forward: stop when caught up
 };
 
 int run_audit_verify(const AuditArgs& args);
@@ -87,6 +88,7 @@ int run_audit_verify_proof(const AuditArgs& args);
 int run_audit_public_key(const AuditArgs& args);
 int run_audit_export(const AuditArgs& args);
 int run_audit_tail(const AuditArgs& args);
+int run_audit_forward(const AuditArgs& args);
 int run_audit_query(const AuditArgs& args);
 
 int run_keys_status(const KeysArgs& args);

@@ -105,19 +105,27 @@ Result<void> SqliteStore::scan_audit(std::uint64_t from_seq,
 
 Result<std::vector<AuditRow>> SqliteStore::query_audit(const AuditQuery& q) {
   std::lock_guard lock(mu_);
-  // One statement for every combination: an unset filter binds NULL and matches everything.
-  auto s = db_->prepare(fmt::format(
-      "SELECT {} FROM audit_log WHERE seq > ?1 AND (?2 IS NULL OR lab_id = ?2) "
-      "AND (?3 IS NULL OR patient_id = ?3) AND (?4 IS NULL OR actor = ?4) "
-      "AND (?5 IS NULL OR action = ?5) AND (?6 IS NULL OR time_us >= ?6) "
-      "AND (?7 IS NULL OR time_us < ?7) ORDER BY seq LIMIT ?8",
-      kAuditColumns));
+  // Only the set filters go into the statement, so the planner can pick audit_by_patient or
+  // audit_by_actor (an "?n IS NULL OR ..." form would scan the table). Values are bound.
+  std::string sql = fmt::format("SELECT {} FROM audit_log WHERE seq > ?1", kAuditColumns);
+  if (q.lab) sql += " AND lab_id = ?2";
+  if (q.patient) sql += " AND patient_id = ?3 AND patient_id != 0";
+  if (q.actor) sql += " AND actor = ?4";
+  if (q.action) sql += " AND action = ?5";
+  if (q.from_us) sql += " AND time_us >= ?6";
+  if (q.to_us) sql += " AND time_us < ?7";
+  sql += " ORDER BY seq LIMIT ?8";
+  auto s = db_->prepare(sql);
   if (!s) return std::unexpected(s.error());
   Stmt& st = **s;
-  st.bind(1, static_cast<std::int64_t>(q.after_seq)).bind_opt(2, q.lab).bind_opt(3, q.patient);
+  st.bind(1, static_cast<std::int64_t>(q.after_seq));
+  if (q.lab) st.bind(2, *q.lab);
+  if (q.patient) st.bind(3, *q.patient);
   if (q.actor) st.bind_text(4, *q.actor);
   if (q.action) st.bind_text(5, *q.action);
-  st.bind_opt(6, q.from_us).bind_opt(7, q.to_us).bind(8, q.limit);
+  if (q.from_us) st.bind(6, *q.from_us);
+  if (q.to_us) st.bind(7, *q.to_us);
+  st.bind(8, q.limit);
   return collect(st);
 }
 

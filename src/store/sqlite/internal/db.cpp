@@ -62,7 +62,7 @@ model::Result<std::unique_ptr<Db>> Db::open(const std::filesystem::path& file,
   // key or a replaced value does not linger in the file. temp_store=MEMORY: no temp files.
   auto pragmas = db->exec(
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-      "PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;");
+      "PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;");
   if (!pragmas) return std::unexpected(pragmas.error());
   auto mode = db->prepare("PRAGMA journal_mode");
   if (!mode) return std::unexpected(mode.error());
