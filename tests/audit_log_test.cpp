@@ -115,8 +115,8 @@ TEST_F(AuditLogTest, ChangingOneByteOfAFieldIsFoundAtThatRecord) {
   fill(25);
   // Flip the last byte of record 7's entry (inside its JSON details).
   tamper(
-      "UPDATE audit_log SET entry = substr(entry, 1, length(entry) - 2) || 'X' || "
-      "substr(entry, length(entry)) WHERE seq = 7;");
+      "UPDATE audit_log SET entry = CAST(substr(entry, 1, length(entry) - 2) || 'X' || "
+      "substr(entry, length(entry)) AS BLOB) WHERE seq = 7;");
   auto report = verify();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.problem->record, 7u);
@@ -321,8 +321,10 @@ TEST_F(AuditLogTest, AuditedOperationFailureIsRecordedAsAnError) {
   EXPECT_EQ((*rows)[0].outcome, "error");
 }
 
-TEST_F(AuditLogTest, ReasonTextIsSealedAtRestAndOpensWithTheLabKey) {
+TEST_F(AuditLogTest, ReasonTextIsSealedAtRestOpensWithThePatientKeyAndIsShreddedWithIt) {
+  store::Outcome stored = put(oru(CanaryPatient{}, "CTRL-R"));
   audit::Event e = read_event(0);
+  e.patient = stored.patient_id;
   e.action = audit::Action::kBreakGlass;
   e.reason = "CANARYREASON patient unconscious in ED";
   auto seq = log_->record(e);
@@ -347,12 +349,68 @@ TEST_F(AuditLogTest, ReasonTextIsSealedAtRestAndOpensWithTheLabKey) {
       lab_, *seq, std::string_view(reinterpret_cast<const char*>(sealed->data()), sealed->size()));
   ASSERT_TRUE(opened.has_value()) << opened.error().message;
   EXPECT_NE(opened->find("CANARYREASON"), std::string::npos);
+  std::string_view sealed_text(reinterpret_cast<const char*>(sealed->data()), sealed->size());
   // Bound to its record: the same ciphertext does not open as another record's.
-  EXPECT_FALSE(store_
-                   ->open_audit_text(lab_, *seq + 1,
-                                     std::string_view(reinterpret_cast<const char*>(sealed->data()),
-                                                      sealed->size()))
-                   .has_value());
+  EXPECT_FALSE(store_->open_audit_text(lab_, *seq + 1, sealed_text).has_value());
+  // Shredding the patient shreds what the reason said about them; the log still verifies.
+  ASSERT_TRUE(store_->shred_patient(lab_, stored.patient_id).has_value());
+  EXPECT_FALSE(store_->open_audit_text(lab_, *seq, sealed_text).has_value());
+  EXPECT_TRUE(verify().ok());
+}
+
+TEST_F(AuditLogTest, ColumnStoredAsAnotherTypeIsFound) {
+  fill(12);
+  // Reads back as the same number (so the chain matches) but escapes "WHERE patient_id = 2".
+  tamper("PRAGMA writable_schema = ON;"
+         "UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') WHERE name = 'audit_log';");
+  tamper("UPDATE audit_log SET patient_id = CAST('2' AS BLOB) WHERE seq = 6;");
+  reopen();
+  auto report = verify();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.problem->record, 6u);
+  EXPECT_NE(report.problem->message.find("wrong type"), std::string::npos);
+}
+
+TEST_F(AuditLogTest, ReplacingARecordThroughSqlIsRefusedByTheTriggers) {
+  fill(3);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
+  for (const char* sql :
+       {"INSERT OR REPLACE INTO audit_log SELECT seq, time_us, lab_id, 'user:99', patient_id, "
+        "action, outcome, entry, chain FROM audit_log WHERE seq = 1",
+        "INSERT INTO audit_log SELECT seq + 5, time_us, lab_id, actor, patient_id, action, "
+        "outcome, entry, chain FROM audit_log WHERE seq = 3",
+        "UPDATE audit_log SET actor = 'user:99' WHERE seq = 2", "DELETE FROM audit_log",
+        "INSERT OR REPLACE INTO audit_checkpoints SELECT * FROM audit_checkpoints"}) {
+    EXPECT_NE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+  }
+  sqlite3_close(db);
+  EXPECT_TRUE(verify().ok());
+}
+
+TEST_F(AuditLogTest, WriterThatSeesItsRecordsDeletedStopsInsteadOfSigningOverTheGap) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(log_->record(read_event(i)).has_value());
+  tamper("DELETE FROM audit_log WHERE seq > 3;");
+  auto next = log_->record(read_event(9));
+  ASSERT_FALSE(next.has_value());
+  EXPECT_NE(next.error().message.find("gone"), std::string::npos) << next.error().message;
+  EXPECT_FALSE(log_->checkpoint().has_value());
+  log_.reset();  // a poisoned log signs nothing at close
+  auto checkpoints = store_->audit_checkpoints();
+  ASSERT_TRUE(checkpoints.has_value());
+  EXPECT_TRUE(checkpoints->empty());
+}
+
+TEST_F(AuditLogTest, AReaderThatWroteNothingSignsNothingAtClose) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(log_->record(read_event(i)).has_value());
+  auto reader = audit::Log::open(*store_, *keyring_, {});
+  ASSERT_TRUE(reader.has_value());
+  ASSERT_TRUE(log_->checkpoint().has_value());  // the server signs 3
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(log_->record(read_event(i)).has_value());
+  ASSERT_TRUE(log_->checkpoint().has_value());  // and 5
+  reader->reset();  // the reader, opened at 3, must not try to sign anything now
+  log_.reset();
+  EXPECT_TRUE(verify().ok());
 }
 
 TEST_F(AuditLogTest, InclusionProofVerifiesOfflineAndRejectsAlteration) {
@@ -387,6 +445,52 @@ TEST_F(AuditLogTest, PrivacyOfficerFindsWhoSawAPatient) {
   auto by_user = store_->query_audit({.actor = "user:10", .from_us = 0, .limit = 3});
   ASSERT_TRUE(by_user.has_value());
   EXPECT_EQ(by_user->size(), 3u);
+}
+
+TEST_F(AuditLogTest, AWriteAndItsAuditRecordsCommitTogether) {
+  CanaryPatient p;
+  std::string raw = oru(p, "CTRL-1");
+  auto msg = hl7::parse_to_model(raw);
+  ASSERT_TRUE(msg.has_value());
+  store::Inbound in{"ANALYZER^LAB1", "CTRL-1", "hl7", raw, &*msg, std::nullopt, {}};
+  auto events_for = [&](std::span<const store::Outcome> outcomes) {
+    std::vector<audit::Event> events;
+    for (const auto& o : outcomes) {
+      events.push_back({.lab = lab_, .actor = "sender:analyzer-1", .action = audit::Action::kCreate,
+                        .resource = fmt::format("InboundMessage/{}", o.message_id),
+                        .patient = o.patient_id});
+    }
+    return events;
+  };
+  auto stored = log_->record_with(events_for, [&](const store::AuditRowsFor& hook) {
+    return store_->store_messages(lab_, std::span(&in, 1), hook);
+  });
+  ASSERT_TRUE(stored.has_value()) << stored.error().message;
+  auto rows = store_->read_audit(1, 10);
+  ASSERT_TRUE(rows.has_value());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].patient_id, (*stored)[0].patient_id);
+
+  // An audit record that cannot be built rolls the message back with it.
+  CanaryPatient other;
+  other.mrn = "OTHERMRN";
+  std::string raw2 = oru(other, "CTRL-2");
+  auto msg2 = hl7::parse_to_model(raw2);
+  store::Inbound in2{"ANALYZER^LAB1", "CTRL-2", "hl7", raw2, &*msg2, std::nullopt, {}};
+  auto bad_events = [&](std::span<const store::Outcome>) {
+    return std::vector<audit::Event>{{.lab = lab_, .actor = "not an id"}};
+  };
+  auto refused = log_->record_with(bad_events, [&](const store::AuditRowsFor& hook) {
+    return store_->store_messages(lab_, std::span(&in2, 1), hook);
+  });
+  EXPECT_FALSE(refused.has_value());
+  auto patients = store_->list_patients(lab_);
+  ASSERT_TRUE(patients.has_value());
+  EXPECT_EQ(patients->size(), 1u);  // the second patient was not stored
+  log_.reset();
+  auto report = verify();
+  EXPECT_TRUE(report.ok());
+  EXPECT_EQ(report.records, 1u);
 }
 
 }  // namespace

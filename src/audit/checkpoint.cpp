@@ -47,6 +47,12 @@ model::Result<void> check_record(const store::AuditRowView& row, std::uint64_t e
                        fmt::format("audit record {} is missing (the log goes on at record {})",
                                    expected_seq, row.seq));
   }
+  if (!row.well_typed || !parse_action(row.action) || !parse_outcome(row.outcome)) {
+    return model::fail(ErrorCode::kCrypto,
+                       fmt::format("audit record {}: a column holds a value of the wrong type or an "
+                                   "unknown action or outcome",
+                                   row.seq));
+  }
   canonical(row, scratch);
   leaf_out = leaf_hash(scratch);
   chain_out = chain_hash(previous_chain, leaf_out);
@@ -154,8 +160,9 @@ model::Result<void> publish(const std::string& path, const store::AuditCheckpoin
     return model::fail(ErrorCode::kIo, fmt::format("cannot open {} to publish a checkpoint: {}",
                                                    path, std::strerror(errno)));
   }
+  // A pipe or socket (a syslog relay) cannot be fsynced; a file must be.
   bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-            ::fsync(fd) == 0;
+            (::fsync(fd) == 0 || errno == EINVAL);
   int saved = errno;
   ::close(fd);
   if (!ok) {

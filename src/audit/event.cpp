@@ -114,6 +114,17 @@ void put_int(std::string& out, Int v) {
 }
 
 // Hashed for every record on write and on verify: to_chars, not a format string.
+// Letters, digits and . _ : / - (and [ ] for IPv6), at most 200 bytes.
+bool is_code(std::string_view s) {
+  if (s.size() > 200) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '/' || c == '-' || c == '[' || c == ']';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 void put_header(std::string& out, std::uint64_t seq, std::int64_t time_us, store::Id lab,
                 std::string_view actor, store::Id patient, std::string_view action,
                 std::string_view outcome) {
@@ -133,6 +144,16 @@ void put_header(std::string& out, std::uint64_t seq, std::int64_t time_us, store
 }
 
 }  // namespace
+
+std::string detail_code(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 200)) {
+    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == ':' || c == '-';
+    out += keep ? c : '-';
+  }
+  return out;
+}
 
 std::string_view to_string(Action a) {
   for (const auto& [value, name] : kActions) {
@@ -180,6 +201,31 @@ model::Result<void> validate(const Event& e) {
   if (e.actor.empty() || e.actor.size() > 128 || !printable_id(e.actor)) {
     return model::fail(model::ErrorCode::kUsage,
                        "an audit actor is an internal id of printable ASCII without spaces");
+  }
+  // Everything else in clear is an id or a code: kept forever and never shredded, so no room for
+  // a name, an MRN in a query string or an error message quoting a value. Free text goes in
+  // `reason`, which is sealed.
+  auto bad = [](std::string_view what) {
+    return model::fail(model::ErrorCode::kUsage,
+                       fmt::format("audit {} must be an id or code (letters, digits, . _ : / -)",
+                                   what));
+  };
+  for (auto [name, value] :
+       {std::pair<std::string_view, std::string_view>{"role", e.role},
+        {"on_behalf_of", e.on_behalf_of},
+        {"resource", e.resource},
+        {"listener", e.listener},
+        {"node", e.node},
+        {"purpose", e.purpose},
+        {"detail", e.outcome_detail},
+        {"request_id", e.request_id},
+        {"ip", e.source_ip}}) {
+    if (!is_code(value)) return bad(name);
+  }
+  for (const auto& list : {&e.released_fields, &e.masked_fields}) {
+    for (const std::string& field : *list) {
+      if (field.empty() || !is_code(field)) return bad("field name");
+    }
   }
   if (e.lab == 0 && !private_details(e).empty()) {
     return model::fail(model::ErrorCode::kUsage, "an audit event with a reason must name its lab");

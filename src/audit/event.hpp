@@ -27,6 +27,8 @@ enum class Outcome { kSuccess, kDenied, kError };
 [[nodiscard]] std::string_view to_string(Outcome o);
 [[nodiscard]] std::optional<Action> parse_action(std::string_view s);
 [[nodiscard]] std::optional<Outcome> parse_outcome(std::string_view s);
+// `text` (e.g. an error code's name) as a detail code: other characters become '-'.
+[[nodiscard]] std::string detail_code(std::string_view text);
 
 struct Event {
   std::int64_t time_us = 0;  // 0: the log's clock at recording
@@ -46,8 +48,9 @@ struct Event {
   std::vector<std::string> released_fields, masked_fields;  // disclosures: what left, what not
 };
 
-// Checks what serialize() needs: an actor id of printable ASCII without spaces, and a lab for
-// any event with private details (they are sealed with the lab's key).
+// Checks what the serialization needs: an actor id of printable ASCII without spaces; every
+// other clear member an id or code (letters, digits, . _ : / -), so that no PHI can sit in clear
+// in a record that is kept forever; a lab for any event with private details (they are sealed).
 [[nodiscard]] model::Result<void> validate(const Event& e);
 
 // The canonical record, the bytes the chain and the Merkle tree hash:

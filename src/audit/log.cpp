@@ -37,56 +37,106 @@ model::Result<std::unique_ptr<Log>> Log::open(store::Store& store, const crypto:
   return log;
 }
 
+model::Result<void> Log::catch_up(CompactTree& tree, Hash& chain) {
+  std::string scratch;
+  for (;;) {
+    std::uint64_t from = tree.size() + 1;
+    auto rows = store_.read_audit(from, kResumeChunk);
+    if (!rows) return std::unexpected(rows.error());
+    for (const store::AuditRow& row : *rows) {
+      Hash leaf, next;
+      if (auto r = check_record(row.view(), tree.size() + 1, chain, leaf, next, scratch); !r) {
+        return model::fail(ErrorCode::kCrypto, r.error().message + "; run labvault audit verify");
+      }
+      tree.append(leaf);
+      chain = next;
+    }
+    if (rows->size() < kResumeChunk) return {};
+  }
+}
+
 model::Result<void> Log::resume() {
-  tree_ = CompactTree();
-  chain_ = chain_start();
-  checkpointed_size_ = 0;
-  checkpointed_at_us_ = 0;
+  // Built in locals and kept only when everything checks out: a log that fails here is poisoned
+  // and never signs, not even the part before the problem.
+  CompactTree tree;
+  Hash chain = chain_start();
+  std::uint64_t checkpointed = 0;
+  std::int64_t checkpointed_at = options_.clock();
   auto checkpoints = store_.audit_checkpoints();
   if (!checkpoints) return std::unexpected(checkpoints.error());
-  std::uint64_t from = 1;
   if (!checkpoints->empty()) {
     const store::AuditCheckpoint& last = checkpoints->back();
     if (!signature_valid(last, key_.public_key())) {
-      return model::fail(ErrorCode::kCrypto,
-                         fmt::format("the audit checkpoint at tree size {} is not signed by this "
-                                     "keyring's audit key; run labvault audit verify",
-                                     last.tree_size));
+      return poison(model::Error{ErrorCode::kCrypto,
+                                 fmt::format("the audit checkpoint at tree size {} is not signed "
+                                             "by this keyring's audit key; run labvault audit "
+                                             "verify",
+                                             last.tree_size),
+                                 {}});
     }
-    auto tree = frontier_of(last);
-    if (!tree) return std::unexpected(tree.error());
+    auto restored = frontier_of(last);
+    if (!restored) return poison(restored.error());
     auto at = store_.read_audit(last.tree_size, 1);
     if (!at) return std::unexpected(at.error());
     if (at->empty() || (*at)[0].seq != last.tree_size || (*at)[0].chain != last.chain) {
-      return model::fail(ErrorCode::kCrypto,
-                         fmt::format("audit record {} does not match the signed checkpoint "
-                                     "(records deleted or changed); run labvault audit verify",
-                                     last.tree_size));
+      return poison(model::Error{ErrorCode::kCrypto,
+                                 fmt::format("audit record {} does not match the signed "
+                                             "checkpoint (records deleted or changed); run "
+                                             "labvault audit verify",
+                                             last.tree_size),
+                                 {}});
     }
-    tree_ = std::move(*tree);
-    chain_ = *hash_from_bytes(last.chain);
-    checkpointed_size_ = last.tree_size;
-    checkpointed_at_us_ = last.time_us;
-    from = last.tree_size + 1;
+    tree = std::move(*restored);
+    chain = *hash_from_bytes(last.chain);
+    checkpointed = last.tree_size;
+    checkpointed_at = last.time_us;
   }
-  // Records after the last checkpoint are not signed yet: re-chain them before signing over them.
-  for (;;) {
-    auto rows = store_.read_audit(from, kResumeChunk);
-    if (!rows) return std::unexpected(rows.error());
-    std::string scratch;
-    for (const store::AuditRow& row : *rows) {
-      Hash leaf, chain;
-      if (auto r = check_record(row.view(), from, chain_, leaf, chain, scratch); !r) {
-        return model::fail(ErrorCode::kCrypto, r.error().message + "; run labvault audit verify");
-      }
-      tree_.append(leaf);
-      chain_ = chain;
-      ++from;
-    }
-    if (rows->size() < kResumeChunk) break;
-  }
-  if (checkpointed_at_us_ == 0) checkpointed_at_us_ = options_.clock();
+  // Records after the last checkpoint are not signed yet: check their chain before signing.
+  if (auto r = catch_up(tree, chain); !r) return poison(r.error());
+  tree_ = std::move(tree);
+  chain_ = chain;
+  checkpointed_size_ = checkpointed;
+  checkpointed_at_us_ = checkpointed_at;
   return {};
+}
+
+std::unexpected<model::Error> Log::poison(model::Error e) {
+  poisoned_ = e;
+  return std::unexpected(std::move(e));
+}
+
+model::Result<bool> Log::sync_with_store() {
+  if (poisoned_) return std::unexpected(*poisoned_);
+  auto last = store_.last_audit();
+  if (!last) return std::unexpected(last.error());
+  std::uint64_t stored = *last ? (*last)->seq : 0;
+  if (stored < tree_.size()) {
+    return poison(model::Error{ErrorCode::kCrypto,
+                               fmt::format("audit records after {} that this log wrote are gone "
+                                           "(deleted behind its back); run labvault audit verify",
+                                           stored),
+                               {}});
+  }
+  // The record this log wrote last must still be there, unchanged.
+  if (tree_.size() > 0) {
+    auto head = store_.read_audit(tree_.size(), 1);
+    if (!head) return std::unexpected(head.error());
+    if (head->empty() || (*head)[0].chain != to_bytes(chain_)) {
+      return poison(model::Error{ErrorCode::kCrypto,
+                                 fmt::format("audit record {} changed behind this log's back; run "
+                                             "labvault audit verify",
+                                             tree_.size()),
+                                 {}});
+    }
+  }
+  if (stored == tree_.size()) return false;
+  // Another process (a CLI command beside the server) appended: chain its records in.
+  CompactTree tree = tree_;
+  Hash chain = chain_;
+  if (auto r = catch_up(tree, chain); !r) return poison(r.error());
+  tree_ = std::move(tree);
+  chain_ = chain;
+  return true;
 }
 
 model::Result<std::uint64_t> Log::record(const Event& event) {
@@ -122,7 +172,13 @@ model::Result<std::uint64_t> Log::record(std::span<const Event> events) {
         for (const Event& e : p->events) all.push_back(&e);
         valid.push_back(p);
       }
-      auto written = write(all);
+      model::Result<void> written;
+      try {
+        written = write(all);
+      } catch (const std::exception&) {
+        // Every waiting caller must hear back, or the queue would stay blocked for good.
+        written = model::fail(ErrorCode::kInternal, "the audit writer failed unexpectedly");
+      }
       // On success each caller gets the number of its own last record.
       std::uint64_t end = tree_.size() - all.size();
       for (Pending* p : valid) {
@@ -139,58 +195,76 @@ model::Result<std::uint64_t> Log::record(std::span<const Event> events) {
   return me.result;
 }
 
+model::Result<std::vector<store::AuditRow>> Log::build_rows(std::span<const Event* const> events,
+                                                             CompactTree& tree, Hash& chain,
+                                                             bool may_seal) {
+  std::vector<store::AuditRow> rows;
+  rows.reserve(events.size());
+  std::string scratch;
+  const std::int64_t now = options_.clock();
+  for (const Event* event : events) {
+    const Event& e = *event;
+    if (auto v = validate(e); !v) return std::unexpected(v.error());
+    std::uint64_t seq = tree.size() + 1;
+    std::string sealed;
+    if (std::string details = private_details(e); !details.empty()) {
+      // Inside a store transaction the store cannot seal (its lock is held): such events carry
+      // no free text by contract.
+      if (!may_seal) {
+        return model::fail(ErrorCode::kUsage,
+                           "an audit event written with a store transaction has no free text");
+      }
+      auto s = store_.seal_audit_text(e.lab, e.patient, seq, details);
+      if (!s) return std::unexpected(s.error());
+      sealed = std::move(*s);
+    }
+    auto entry = details_json(e, sealed, options_.node);
+    if (!entry) return std::unexpected(entry.error());
+    store::AuditRow& row = rows.emplace_back();
+    row.seq = seq;
+    row.time_us = e.time_us != 0 ? e.time_us : now;
+    row.lab_id = e.lab;
+    row.actor = e.actor;
+    row.patient_id = e.patient;
+    row.action = to_string(e.action);
+    row.outcome = to_string(e.outcome);
+    row.entry = std::move(*entry);
+    canonical(row.view(), scratch);
+    Hash leaf = leaf_hash(scratch);
+    chain = chain_hash(chain, leaf);
+    tree.append(leaf);
+    row.chain = to_bytes(chain);
+  }
+  return rows;
+}
+
+void Log::advance(CompactTree tree, const Hash& chain) {
+  tree_ = std::move(tree);
+  chain_ = chain;
+  wrote_any_ = true;
+  // A checkpoint that fails now is retried with the next write or at close; the records are
+  // committed either way.
+  if (checkpoint_due()) (void)checkpoint_locked();
+}
+
 model::Result<void> Log::write(std::span<const Event* const> events) {
   if (closed_) return model::fail(ErrorCode::kUsage, "the audit log is closed");
+  if (poisoned_) return std::unexpected(*poisoned_);
   if (events.empty()) return {};
   for (int attempt = 0;; ++attempt) {
     CompactTree tree = tree_;
     Hash chain = chain_;
-    std::vector<store::AuditRow> rows;
-    rows.reserve(events.size());
-    std::string scratch;
-    const std::int64_t now = options_.clock();
-    for (const Event* event : events) {
-      const Event& e = *event;
-      std::uint64_t seq = tree.size() + 1;
-      std::string sealed;
-      if (std::string details = private_details(e); !details.empty()) {
-        auto s = store_.seal_audit_text(e.lab, seq, details);
-        if (!s) return std::unexpected(s.error());
-        sealed = std::move(*s);
-      }
-      auto entry = details_json(e, sealed, options_.node);
-      if (!entry) return std::unexpected(entry.error());
-      store::AuditRow& row = rows.emplace_back();
-      row.seq = seq;
-      row.time_us = e.time_us != 0 ? e.time_us : now;
-      row.lab_id = e.lab;
-      row.actor = e.actor;
-      row.patient_id = e.patient;
-      row.action = to_string(e.action);
-      row.outcome = to_string(e.outcome);
-      row.entry = std::move(*entry);
-      canonical(row.view(), scratch);
-      Hash leaf = leaf_hash(scratch);
-      chain = chain_hash(chain, leaf);
-      tree.append(leaf);
-      row.chain = to_bytes(chain);
-    }
-    auto appended = store_.append_audit(rows);
+    auto rows = build_rows(events, tree, chain, true);
+    if (!rows) return std::unexpected(rows.error());
+    auto appended = store_.append_audit(*rows);
     if (appended) {
-      tree_ = std::move(tree);
-      chain_ = chain;
-      break;
+      advance(std::move(tree), chain);
+      return {};
     }
-    // Another process (a CLI command beside the server) appended first: catch up, then retry.
-    auto last = store_.last_audit();
-    bool moved_on = last && *last && (*last)->seq != tree_.size();
-    if (attempt >= 3 || !moved_on) return std::unexpected(appended.error());
-    if (auto r = resume(); !r) return r;
+    auto moved_on = sync_with_store();
+    if (!moved_on) return std::unexpected(moved_on.error());
+    if (!*moved_on || attempt >= 3) return std::unexpected(appended.error());
   }
-  // A checkpoint that fails now is retried with the next write or at close; the records are
-  // committed either way.
-  if (checkpoint_due()) (void)checkpoint_locked();
-  return {};
 }
 
 bool Log::checkpoint_due() const {
@@ -201,18 +275,28 @@ bool Log::checkpoint_due() const {
 }
 
 model::Result<void> Log::checkpoint_locked() {
+  if (poisoned_) return std::unexpected(*poisoned_);
+  // Sign only what is in the store as this log knows it: catch up with other writers first.
+  if (auto synced = sync_with_store(); !synced) return std::unexpected(synced.error());
+  if (pending_publish_) {
+    if (auto p = publish(options_.publish_file, *pending_publish_); !p) return p;
+    pending_publish_.reset();
+  }
   if (tree_.size() == checkpointed_size_) return {};
   auto c = make_checkpoint(tree_, chain_, options_.clock(), key_);
   if (!c) return std::unexpected(c.error());
   if (auto r = store_.add_audit_checkpoint(*c); !r) {
-    // Another process signed this same size first: fine if it signed the same root.
+    // Another process signed this size or a larger one first: these records are covered.
     auto existing = store_.audit_checkpoints();
-    bool same = existing && std::any_of(existing->begin(), existing->end(), [&](const auto& e) {
-                  return e.tree_size == c->tree_size && e.root == c->root;
-                });
-    if (!same) return r;
+    if (!existing) return std::unexpected(existing.error());
+    if (existing->empty() || existing->back().tree_size < c->tree_size) return r;
   } else if (!options_.publish_file.empty()) {
-    if (auto p = publish(options_.publish_file, *c); !p) return p;
+    if (auto p = publish(options_.publish_file, *c); !p) {
+      pending_publish_ = *c;  // retried with the next checkpoint; signed in the database already
+      checkpointed_size_ = c->tree_size;
+      checkpointed_at_us_ = c->time_us;
+      return p;
+    }
   }
   checkpointed_size_ = c->tree_size;
   checkpointed_at_us_ = c->time_us;
@@ -227,9 +311,11 @@ model::Result<void> Log::checkpoint() {
 model::Result<void> Log::close() {
   std::lock_guard lock(write_mu_);
   if (closed_) return {};
-  auto r = checkpoint_locked();
   closed_ = true;
-  return r;
+  // A log that only read signs nothing (a reader must not race the server's checkpoints); a
+  // poisoned one never signs.
+  if (poisoned_ || !wrote_any_) return {};
+  return checkpoint_locked();
 }
 
 std::uint64_t Log::size() const {

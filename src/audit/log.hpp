@@ -7,9 +7,11 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -54,9 +56,20 @@ class Log {
   template <typename Op>
   auto audited(Event event, Op&& op) -> decltype(op());
 
-  // Signs a checkpoint now if any record is not yet covered by one.
+  // For writes whose audit records must commit in the same transaction (ingest: "AA means the
+  // message and its audit record are on disk"). `write` receives the Store hook and performs the
+  // store call, e.g. `[&](const auto& hook) { return store.store_messages(lab, batch, hook); }`;
+  // the hook asks `events_for` which events the write's outcomes make. Such events carry no free
+  // text. Serialized with every other write of this log.
+  using EventsFor = std::function<std::vector<Event>(std::span<const store::Outcome>)>;
+  template <typename Write>
+  auto record_with(const EventsFor& events_for, Write&& write)
+      -> decltype(write(store::AuditRowsFor{}));
+
+  // Signs a checkpoint now if any record is not yet covered by one (catching up with records
+  // other processes appended, whose chain it checks first).
   [[nodiscard]] model::Result<void> checkpoint();
-  // Final checkpoint; further record() calls fail.
+  // Final checkpoint if this log wrote anything; further record() calls fail.
   [[nodiscard]] model::Result<void> close();
 
   [[nodiscard]] std::uint64_t size() const;
@@ -65,7 +78,18 @@ class Log {
  private:
   Log(store::Store& store, crypto::SigningKey key, LogOptions options);
   [[nodiscard]] model::Result<void> resume();  // from the store's last checkpoint and records
-  [[nodiscard]] model::Result<void> write(std::span<const Event* const> events);  // write_mu_ held
+  // The rest run with write_mu_ held.
+  [[nodiscard]] model::Result<void> write(std::span<const Event* const> events);
+  // Chains `events` after (tree, chain), advancing both. Seals private details if `may_seal`.
+  [[nodiscard]] model::Result<std::vector<store::AuditRow>> build_rows(
+      std::span<const Event* const> events, CompactTree& tree, Hash& chain, bool may_seal);
+  // After a failed append: whether another process had appended (the state is then resumed).
+  // Checks the store still holds what this log wrote and chains in records other processes
+  // appended; true if there were any. Deleted or changed records poison the log.
+  [[nodiscard]] model::Result<bool> sync_with_store();
+  [[nodiscard]] model::Result<void> catch_up(CompactTree& tree, Hash& chain);
+  std::unexpected<model::Error> poison(model::Error e);
+  void advance(CompactTree tree, const Hash& chain);  // after a commit; checkpoints if due
   [[nodiscard]] model::Result<void> checkpoint_locked();
   [[nodiscard]] bool checkpoint_due() const;
 
@@ -78,6 +102,9 @@ class Log {
   Hash chain_{};
   std::uint64_t checkpointed_size_ = 0;
   std::int64_t checkpointed_at_us_ = 0;
+  std::optional<store::AuditCheckpoint> pending_publish_;  // signed, not yet in publish_file
+  std::optional<model::Error> poisoned_;  // tampering seen: no more writes, no signatures
+  bool wrote_any_ = false;
   bool closed_ = false;
 
   // Group commit: events queue here while a leader writes; the next leader takes them all.
@@ -88,12 +115,40 @@ class Log {
   bool writing_ = false;
 };
 
+template <typename Write>
+auto Log::record_with(const EventsFor& events_for, Write&& write)
+    -> decltype(write(store::AuditRowsFor{})) {
+  std::lock_guard lock(write_mu_);
+  if (closed_) return model::fail(model::ErrorCode::kUsage, "the audit log is closed");
+  if (poisoned_) return std::unexpected(*poisoned_);
+  for (int attempt = 0;; ++attempt) {
+    CompactTree tree;
+    Hash chain{};
+    store::AuditRowsFor hook = [&](std::span<const store::Outcome> outcomes) {
+      tree = tree_;
+      chain = chain_;
+      std::vector<Event> events = events_for(outcomes);
+      std::vector<const Event*> pointers;
+      for (const Event& e : events) pointers.push_back(&e);
+      return build_rows(pointers, tree, chain, false);
+    };
+    auto result = write(hook);
+    if (result) {
+      advance(std::move(tree), chain);
+      return result;
+    }
+    auto moved_on = sync_with_store();
+    if (!moved_on) return std::unexpected(moved_on.error());
+    if (!*moved_on || attempt >= 3) return result;
+  }
+}
+
 template <typename Op>
 auto Log::audited(Event event, Op&& op) -> decltype(op()) {
   auto result = op();
   if (!result && event.outcome == Outcome::kSuccess) {
     event.outcome = Outcome::kError;
-    event.outcome_detail = std::string(model::to_string(result.error().code));
+    event.outcome_detail = detail_code(model::to_string(result.error().code));
   }
   if (auto r = record(event); !r) return std::unexpected(r.error());
   return result;

@@ -65,6 +65,10 @@ int run_audit_forward(const AuditArgs& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   audit::SyslogForwarder forwarder(forwarder_config(*config),
                                    store_event_source(*opened->store));
+  // Forwarding discloses the log to another system: on record before the first byte leaves.
+  audit::Event e{.actor = cli_actor(), .role = "auditor", .action = audit::Action::kAuditExport,
+                 .resource = "AuditLog", .outcome_detail = "forward-to-siem"};
+  if (auto r = opened->audit->record(e); !r) return print_error(r.error()), kExitUserError;
   if (auto r = forwarder.start(); !r) return print_error(r.error()), kExitUserError;
   fmt::print("forwarding the audit log to {}:{} (from record {})\n", config->audit.syslog.host,
              config->audit.syslog.port, forwarder.delivered_through() + 1);

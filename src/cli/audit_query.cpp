@@ -144,7 +144,10 @@ int run_audit_export(const AuditArgs& args) {
   auto s = open_session(args);
   if (!s) return print_error(s.error()), kExitUserError;
   auto q = query_of(args, *s);
-  if (!q) return print_error(q.error()), kExitUserError;
+  if (!q) {
+    print_error(q.error());
+    return q.error().code == ErrorCode::kUsage ? kExitUsage : kExitUserError;
+  }
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   std::string out;
@@ -189,7 +192,10 @@ int run_audit_query(const AuditArgs& args) {
   auto s = open_session(args);
   if (!s) return print_error(s.error()), kExitUserError;
   auto q = query_of(args, *s);
-  if (!q) return print_error(q.error()), kExitUserError;
+  if (!q) {
+    print_error(q.error());
+    return q.error().code == ErrorCode::kUsage ? kExitUsage : kExitUserError;
+  }
   std::string out = args.format == "table" ? kTableHeader : "";
   auto n = for_each_record(*s->opened.store, *q, [&](const store::AuditRow& row) {
     if (args.format == "jsonl") {

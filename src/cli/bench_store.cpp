@@ -338,7 +338,7 @@ model::Result<Timing> run_store(const std::filesystem::path& root,
   const auto start = Clock::now();
   for (std::size_t at = 0; at < all.size(); at += static_cast<std::size_t>(per_call)) {
     auto batch = all.subspan(at, std::min(all.size() - at, static_cast<std::size_t>(per_call)));
-    auto outcomes = s.store_messages(lab->id, batch);
+    auto outcomes = s.store_messages(lab->id, batch, nullptr);
     if (!outcomes) return std::unexpected(outcomes.error());
     for (const store::Outcome& o : *outcomes) {
       if (o.error) return std::unexpected(*o.error);

@@ -92,7 +92,8 @@ int run(int argc, char** argv) {
   CLI::App* avp = a->add_subcommand("verify-proof", "Check a proof offline (no config needed)");
   avp->add_option("proof", audit.proof, "Proof file from labvault audit prove")->required();
   avp->add_option("--public-key", audit.public_key,
-                  "The audit public key you trust (base64, from labvault audit public-key)");
+                  "The audit public key you trust (base64, from labvault audit public-key)")
+      ->required();
   CLI::App* ak = a->add_subcommand("public-key", "Print the audit signing key's public half");
   CLI::App* ae = a->add_subcommand(
       "export", "Export records: JSON lines, FHIR R4 AuditEvent (NDJSON) or RFC 5424 syslog");

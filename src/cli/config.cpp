@@ -148,7 +148,7 @@ std::string node_name() {
 }
 }  // namespace
 
-model::Result<Opened> open_data(const Config& config) {
+model::Result<Opened> open_store_only(const Config& config) {
   if (auto r = crypto::Keyring::check_outside(config.keyring, config.data_dir); !r) {
     return std::unexpected(r.error());
   }
@@ -165,14 +165,24 @@ model::Result<Opened> open_data(const Config& config) {
   auto store = store::sqlite::open(config.data_dir / store::sqlite::kDatabaseFile, *opened.keyring);
   if (!store) return std::unexpected(store.error());
   opened.store = std::move(*store);
+  return opened;
+}
+
+audit::LogOptions log_options(const Config& config) {
   audit::LogOptions options;
   options.checkpoint_every = config.audit.checkpoint_every;
   options.checkpoint_interval_us = config.audit.checkpoint_interval_seconds * 1'000'000;
   options.publish_file = config.audit.publish_file.string();
   options.node = node_name();
-  auto log = audit::Log::open(*opened.store, *opened.keyring, options);
+  return options;
+}
+
+model::Result<Opened> open_data(const Config& config) {
+  auto opened = open_store_only(config);
+  if (!opened) return opened;
+  auto log = audit::Log::open(*opened->store, *opened->keyring, log_options(config));
   if (!log) return std::unexpected(log.error());
-  opened.audit = std::move(*log);
+  opened->audit = std::move(*log);
   return opened;
 }
 

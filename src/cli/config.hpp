@@ -52,5 +52,9 @@ struct Opened {
 // The actor id of whoever runs a command: "cli:<uid>" (a number, not a name).
 [[nodiscard]] std::string cli_actor();
 [[nodiscard]] model::Result<Opened> open_data(const Config& config);
+// The keyring and the store without the audit writer: for verification, which must read a
+// possibly tampered log without resuming (or signing) it.
+[[nodiscard]] model::Result<Opened> open_store_only(const Config& config);
+[[nodiscard]] audit::LogOptions log_options(const Config& config);
 
 }  // namespace labvault::cli

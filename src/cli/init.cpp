@@ -94,17 +94,24 @@ model::Result<std::string> add_demo(store::Store& store, audit::Log& log) {
                      std::nullopt,
                      {}});
   }
-  auto outcomes = store.store_messages(lab->id, batch);
+  auto events_for = [&](std::span<const store::Outcome> outcomes) {
+    std::vector<audit::Event> imported;
+    for (const auto& o : outcomes) {
+      if (o.error) continue;
+      imported.push_back({.lab = lab->id, .actor = cli_actor(), .role = "system-admin",
+                          .action = audit::Action::kImport,
+                          .resource = "InboundMessage/" + std::to_string(o.message_id),
+                          .patient = o.patient_id, .outcome_detail = "demo"});
+    }
+    return imported;
+  };
+  auto outcomes = log.record_with(events_for, [&](const store::AuditRowsFor& hook) {
+    return store.store_messages(lab->id, batch, hook);
+  });
   if (!outcomes) return std::unexpected(outcomes.error());
-  std::vector<audit::Event> imported;
   for (const auto& o : *outcomes) {
     if (o.error) return std::unexpected(*o.error);
-    imported.push_back({.lab = lab->id, .actor = cli_actor(), .role = "system-admin",
-                        .action = audit::Action::kImport,
-                        .resource = "InboundMessage/" + std::to_string(o.message_id),
-                        .patient = o.patient_id, .outcome_detail = "demo"});
   }
-  if (auto r = log.record(imported); !r) return std::unexpected(r.error());
   auto patients = store.list_patients(lab->id);
   if (!patients) return std::unexpected(patients.error());
   return fmt::format("demo lab DEMO: {} messages, {} patients", outcomes->size(), patients->size());

@@ -131,6 +131,11 @@ int run_keys_shred(const KeysArgs& args) {
     audit::Event shred{.lab = (*lab)->id, .actor = cli_actor(), .role = "system-admin",
                        .action = audit::Action::kKeyShred,
                        .resource = "Patient/" + std::to_string(id), .patient = id};
+    // Recorded before as well as after: shredding cannot be undone, so it never happens unless
+    // the request is on record.
+    audit::Event intent = shred;
+    intent.outcome_detail = "requested";
+    if (auto r = opened->audit->record(intent); !r) return print_error(r.error()), kExitUserError;
     auto done = opened->audit->audited(
         shred, [&] { return opened->store->shred_patient((*lab)->id, id); });
     if (!done) return print_error(done.error()), kExitUserError;

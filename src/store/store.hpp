@@ -111,6 +111,7 @@ struct AuditRowView {
   std::string_view actor;
   Id patient_id = 0;
   std::string_view action, outcome, entry, chain;
+  bool well_typed = true;  // every column held its declared type (integers, text, blobs)
 };
 
 // One audit record as the store keeps it. The audit module builds `entry` (the record's details;
@@ -126,8 +127,9 @@ struct AuditRow {
   std::string action, outcome;
   std::string entry;  // the details, compact JSON (see audit/event.hpp)
   std::string chain;  // SHA-256(previous chain || leaf hash of the canonical record), 32 bytes
+  bool well_typed = true;
   [[nodiscard]] AuditRowView view() const {
-    return {seq, time_us, lab_id, actor, patient_id, action, outcome, entry, chain};
+    return {seq, time_us, lab_id, actor, patient_id, action, outcome, entry, chain, well_typed};
   }
 };
 
@@ -151,6 +153,12 @@ struct AuditQuery {
   int limit = 1000;
 };
 
+// Audit rows that must commit in the same transaction as a write, built from the write's
+// outcomes (audit::Log::record_with provides it). Called inside the transaction, after the
+// batch's messages; an error rolls everything back.
+using AuditRowsFor =
+    std::function<model::Result<std::vector<AuditRow>>(std::span<const Outcome> outcomes)>;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -163,10 +171,11 @@ class Store {
 
   // Persists a batch in one transaction and one fsync (group commit). Per message: dedupe on
   // sender + MSH-10, find or create the patient by identifier, corrections folded into the stored
-  // report with history, raw bytes sealed, outbox rows queued. An error result means nothing of
-  // the batch was written.
+  // report with history, raw bytes sealed, outbox rows queued; then the rows of `audit` (pass
+  // nullptr only where no audit log exists: benchmarks and store tests). An error result means
+  // nothing of the batch, and none of its audit rows, was written.
   [[nodiscard]] virtual model::Result<std::vector<Outcome>> store_messages(
-      Id lab, std::span<const Inbound> batch) = 0;
+      Id lab, std::span<const Inbound> batch, const AuditRowsFor& audit) = 0;
 
   // Conversion history: a file import and what it produced.
   [[nodiscard]] virtual model::Result<Id> begin_import(Id lab, std::string_view kind,
@@ -214,11 +223,14 @@ class Store {
       std::uint64_t from_seq, const std::function<bool(const AuditRowView&)>& visit) = 0;
   [[nodiscard]] virtual model::Result<std::vector<AuditRow>> query_audit(const AuditQuery& q) = 0;
   [[nodiscard]] virtual model::Result<std::optional<AuditRow>> last_audit() = 0;
+  // Refused unless it is larger than every stored checkpoint and no larger than the log.
   [[nodiscard]] virtual model::Result<void> add_audit_checkpoint(const AuditCheckpoint& c) = 0;
   [[nodiscard]] virtual model::Result<std::vector<AuditCheckpoint>> audit_checkpoints() = 0;
-  // Free text of an audit record (a break-glass reason may name a patient) sealed with the lab's
-  // data key, bound to the record number, so that it can sit inside the hashed entry.
-  [[nodiscard]] virtual model::Result<std::string> seal_audit_text(Id lab, std::uint64_t seq,
+  // Free text of an audit record (a break-glass reason may name a patient) sealed with the
+  // patient's data key (so shredding the patient shreds it too) or, without a patient, the lab's,
+  // bound to the record number, so that it can sit inside the hashed entry.
+  [[nodiscard]] virtual model::Result<std::string> seal_audit_text(Id lab, Id patient,
+                                                                   std::uint64_t seq,
                                                                    std::string_view text) = 0;
   [[nodiscard]] virtual model::Result<std::string> open_audit_text(Id lab, std::uint64_t seq,
                                                                    std::string_view sealed) = 0;

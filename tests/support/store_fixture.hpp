@@ -86,7 +86,7 @@ class StoreTest : public ::testing::Test {
     if (!msg) return {};
     store::Inbound in{"ANALYZER^LAB1", msg->header.control_id, "hl7", hl7, &*msg,
                       import_id,       std::move(subscribers)};
-    auto out = store_->store_messages(lab == 0 ? lab_ : lab, std::span(&in, 1));
+    auto out = store_->store_messages(lab == 0 ? lab_ : lab, std::span(&in, 1), nullptr);
     EXPECT_TRUE(out.has_value()) << (out ? "" : out.error().message);
     if (!out) return {};
     return out->front();

@@ -13,16 +13,44 @@ namespace {
 constexpr const char* kAuditColumns =
     "seq, time_us, lab_id, actor, patient_id, action, outcome, entry, chain";
 
+// The declared types of kAuditColumns: a value of another type reads back converted (so it hashes
+// the same) while no longer matching the indexes' queries; verify reports it.
+constexpr int kAuditTypes[] = {SQLITE_INTEGER, SQLITE_INTEGER, SQLITE_INTEGER,
+                               SQLITE_TEXT,    SQLITE_INTEGER, SQLITE_TEXT,
+                               SQLITE_TEXT,    SQLITE_BLOB,    SQLITE_BLOB};
+
+bool well_typed(const Stmt& s) {
+  for (int i = 0; i < static_cast<int>(std::size(kAuditTypes)); ++i) {
+    if (s.type(i) != kAuditTypes[i]) return false;
+  }
+  return true;
+}
+
+AuditRowView audit_view(const Stmt& s) {
+  return AuditRowView{static_cast<std::uint64_t>(s.int64(0)),
+                      s.int64(1),
+                      s.int64(2),
+                      s.text(3),
+                      s.int64(4),
+                      s.text(5),
+                      s.text(6),
+                      s.blob(7),
+                      s.blob(8),
+                      well_typed(s)};
+}
+
 AuditRow audit_row(const Stmt& s) {
-  return AuditRow{static_cast<std::uint64_t>(s.int64(0)),
-                  s.int64(1),
-                  s.int64(2),
-                  std::string(s.text(3)),
-                  s.int64(4),
-                  std::string(s.text(5)),
-                  std::string(s.text(6)),
-                  std::string(s.blob(7)),
-                  std::string(s.blob(8))};
+  AuditRowView v = audit_view(s);
+  return AuditRow{v.seq,
+                  v.time_us,
+                  v.lab_id,
+                  std::string(v.actor),
+                  v.patient_id,
+                  std::string(v.action),
+                  std::string(v.outcome),
+                  std::string(v.entry),
+                  std::string(v.chain),
+                  v.well_typed};
 }
 
 Result<std::vector<AuditRow>> collect(Stmt& s) {
@@ -39,6 +67,12 @@ Result<void> SqliteStore::append_audit(std::span<const AuditRow> rows) {
   if (rows.empty()) return {};
   auto tx = Transaction::begin(*db_);
   if (!tx) return std::unexpected(tx.error());
+  if (auto r = insert_audit_rows(rows); !r) return r;
+  return tx->commit();
+}
+
+Result<void> SqliteStore::insert_audit_rows(std::span<const AuditRow> rows) {
+  if (rows.empty()) return {};
   auto last = db_->scalar("SELECT coalesce(max(seq), 0) FROM audit_log");
   if (!last) return std::unexpected(last.error());
   auto insert = db_->prepare(fmt::format(
@@ -64,7 +98,7 @@ Result<void> SqliteStore::append_audit(std::span<const AuditRow> rows) {
         .bind_blob_static(9, r.chain);
     if (auto ok = (*insert)->run(); !ok) return ok;
   }
-  return tx->commit();
+  return {};
 }
 
 Result<std::vector<AuditRow>> SqliteStore::read_audit(std::uint64_t from_seq, std::size_t limit) {
@@ -85,16 +119,7 @@ Result<void> SqliteStore::scan_audit(std::uint64_t from_seq,
   Stmt& st = **s;
   st.bind(1, static_cast<std::int64_t>(from_seq));
   while (st.step()) {
-    AuditRowView v{static_cast<std::uint64_t>(st.int64(0)),
-                   st.int64(1),
-                   st.int64(2),
-                   st.text(3),
-                   st.int64(4),
-                   st.text(5),
-                   st.text(6),
-                   st.blob(7),
-                   st.blob(8)};
-    if (!visit(v)) {
+    if (!visit(audit_view(st))) {
       st.reset();
       return {};
     }
@@ -145,6 +170,20 @@ Result<std::optional<AuditRow>> SqliteStore::last_audit() {
 
 Result<void> SqliteStore::add_audit_checkpoint(const AuditCheckpoint& c) {
   std::lock_guard lock(mu_);
+  auto tx = Transaction::begin(*db_);
+  if (!tx) return std::unexpected(tx.error());
+  // Checked under the write lock, so two processes cannot sign sizes out of order.
+  auto newest = db_->scalar("SELECT coalesce(max(tree_size), 0) FROM audit_checkpoints");
+  auto records = db_->scalar("SELECT coalesce(max(seq), 0) FROM audit_log");
+  if (!newest) return std::unexpected(newest.error());
+  if (!records) return std::unexpected(records.error());
+  if (c.tree_size <= static_cast<std::uint64_t>(*newest) ||
+      c.tree_size > static_cast<std::uint64_t>(*records)) {
+    return model::fail(ErrorCode::kStorage,
+                       fmt::format("an audit checkpoint at tree size {} does not extend the one at "
+                                   "{} within the {} records",
+                                   c.tree_size, *newest, *records));
+  }
   auto s = db_->prepare(
       "INSERT INTO audit_checkpoints (tree_size, time_us, root, key_id, signature, frontier, "
       "chain) VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -157,7 +196,8 @@ Result<void> SqliteStore::add_audit_checkpoint(const AuditCheckpoint& c) {
       .bind_blob(5, c.signature)
       .bind_blob(6, c.frontier)
       .bind_blob(7, c.chain);
-  return (*s)->run();
+  if (auto r = (*s)->run(); !r) return r;
+  return tx->commit();
 }
 
 Result<std::vector<AuditCheckpoint>> SqliteStore::audit_checkpoints() {
@@ -177,11 +217,11 @@ Result<std::vector<AuditCheckpoint>> SqliteStore::audit_checkpoints() {
   return out;
 }
 
-Result<std::string> SqliteStore::seal_audit_text(Id lab, std::uint64_t seq,
+Result<std::string> SqliteStore::seal_audit_text(Id lab, Id patient, std::uint64_t seq,
                                                  std::string_view text) {
   std::lock_guard lock(mu_);
   if (auto r = refresh_key_cache(); !r) return std::unexpected(r.error());
-  auto key_id = lab_key_id(lab);
+  Result<Id> key_id = patient != 0 ? patient_key_id(lab, patient) : lab_key_id(lab);
   if (!key_id) return std::unexpected(key_id.error());
   auto key = data_key(*key_id);
   if (!key) return std::unexpected(key.error());
@@ -198,6 +238,19 @@ Result<std::string> SqliteStore::open_audit_text(Id lab, std::uint64_t seq,
   std::lock_guard lock(mu_);
   if (auto r = refresh_key_cache(); !r) return std::unexpected(r.error());
   return open({"audit_log", "text", static_cast<Id>(seq), lab}, sealed);
+}
+
+Result<Id> SqliteStore::patient_key_id(Id lab, Id patient) {
+  auto stmt = db_->prepare("SELECT key_id FROM patients WHERE id = ? AND lab_id = ?");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind(1, patient).bind(2, lab);
+  if (!(*stmt)->step()) {
+    if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
+    return model::fail(ErrorCode::kNotFound, fmt::format("patient {} not found", patient));
+  }
+  Id id = (*stmt)->int64(0);
+  (*stmt)->reset();
+  return id;
 }
 
 }  // namespace labvault::store::sqlite::internal

@@ -65,7 +65,7 @@ TEST_F(MigrationTest, EveryOlderVersionUpgradesWithItsDataIntact) {
     std::string hl7 = oru(p, "MSG-1");
     auto msg = hl7::parse_to_model(hl7);
     Inbound in{"A^B", "MSG-1", "hl7", hl7, &*msg, std::nullopt, {"ehr"}};
-    auto out = (*store)->store_messages((*lab)->id, std::span(&in, 1));
+    auto out = (*store)->store_messages((*lab)->id, std::span(&in, 1), nullptr);
     ASSERT_TRUE(out.has_value()) << out.error().message;
     ASSERT_FALSE(out->front().error);
     EXPECT_TRUE((*store)->read_patient((*lab)->id, out->front().patient_id).has_value());

@@ -89,7 +89,7 @@ TEST_F(StoreTest, RetransmissionIsStoredOnce) {
   std::string raw = oru(p, "MSG-BATCH");
   Inbound in{"ANALYZER^LAB1", "MSG-BATCH", "hl7", raw, &*msg, std::nullopt, {}};
   std::vector<Inbound> batch{in, in};
-  auto outs = store_->store_messages(lab_, batch);
+  auto outs = store_->store_messages(lab_, batch, nullptr);
   ASSERT_TRUE(outs.has_value());
   EXPECT_FALSE((*outs)[0].duplicate);
   EXPECT_TRUE((*outs)[1].duplicate);
@@ -341,7 +341,7 @@ TEST_F(StoreTest, ARejectedMessageRollsBackAloneInItsBatch) {
   std::vector<Inbound> batch{{"ANALYZER^LAB1", "MSG-1", "hl7", ok1, &*m1, std::nullopt, {}},
                              {"ANALYZER^LAB1", "MSG-2", "hl7", clash, &*m2, std::nullopt, {}},
                              {"ANALYZER^LAB1", "MSG-3", "hl7", ok2, &*m3, std::nullopt, {}}};
-  auto outs = store_->store_messages(lab_, batch);
+  auto outs = store_->store_messages(lab_, batch, nullptr);
   ASSERT_TRUE(outs.has_value());
   EXPECT_FALSE((*outs)[0].error);
   ASSERT_TRUE((*outs)[1].error);  // FL-1 already belongs to patient p

@@ -610,7 +610,8 @@ Result<void> MessageWriter::insert_provenance_and_outbox(Id message) {
 
 }  // namespace
 
-Result<std::vector<Outcome>> SqliteStore::store_messages(Id lab, std::span<const Inbound> batch) {
+Result<std::vector<Outcome>> SqliteStore::store_messages(Id lab, std::span<const Inbound> batch,
+                                                         const AuditRowsFor& audit) {
   std::lock_guard lock(mu_);
   auto tx = Transaction::begin(*db_);
   if (!tx) return std::unexpected(tx.error());
@@ -645,6 +646,11 @@ Result<std::vector<Outcome>> SqliteStore::store_messages(Id lab, std::span<const
       forget_keys_created_since(mark);
       outcomes.push_back({0, 0, false, outcome.error()});
     }
+  }
+  if (audit) {
+    auto rows = audit(outcomes);
+    if (!rows) return fail(rows.error());
+    if (auto r = insert_audit_rows(*rows); !r) return fail(r.error());
   }
   if (auto r = tx->commit(); !r) return fail(r.error());
   created_keys_.clear();

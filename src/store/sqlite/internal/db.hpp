@@ -56,6 +56,7 @@ class Stmt {
 
   [[nodiscard]] std::int64_t int64(int col) const { return sqlite3_column_int64(s_, col); }
   [[nodiscard]] bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  [[nodiscard]] int type(int col) const { return sqlite3_column_type(s_, col); }
   [[nodiscard]] std::string_view text(int col) const;
   [[nodiscard]] std::string_view blob(int col) const;
 

@@ -32,7 +32,8 @@ class SqliteStore final : public Store {
   Result<LabInfo> create_lab(std::string_view code, std::string_view name) override;
   Result<std::optional<LabInfo>> find_lab(std::string_view code) override;
   Result<std::vector<LabInfo>> list_labs() override;
-  Result<std::vector<Outcome>> store_messages(Id lab, std::span<const Inbound> batch) override;
+  Result<std::vector<Outcome>> store_messages(Id lab, std::span<const Inbound> batch,
+                                              const AuditRowsFor& audit) override;
   Result<Id> begin_import(Id lab, std::string_view kind, std::string_view source) override;
   Result<void> finish_import(Id lab, Id import_id, int messages, int errors) override;
   Result<Provenance> provenance(Id lab, Id message_id) override;
@@ -50,6 +51,8 @@ class SqliteStore final : public Store {
   Result<KeyStats> key_stats() override;
   Result<void> retire_kek(std::uint32_t version) override;
   // --- audit.cpp
+  // Inserts rows continuing the stored sequence, inside the caller's transaction.
+  Result<void> insert_audit_rows(std::span<const AuditRow> rows);
   Result<void> append_audit(std::span<const AuditRow> rows) override;
   Result<std::vector<AuditRow>> read_audit(std::uint64_t from_seq, std::size_t limit) override;
   Result<void> scan_audit(std::uint64_t from_seq,
@@ -58,7 +61,8 @@ class SqliteStore final : public Store {
   Result<std::optional<AuditRow>> last_audit() override;
   Result<void> add_audit_checkpoint(const AuditCheckpoint& c) override;
   Result<std::vector<AuditCheckpoint>> audit_checkpoints() override;
-  Result<std::string> seal_audit_text(Id lab, std::uint64_t seq, std::string_view text) override;
+  Result<std::string> seal_audit_text(Id lab, Id patient, std::uint64_t seq,
+                                      std::string_view text) override;
   Result<std::string> open_audit_text(Id lab, std::uint64_t seq,
                                       std::string_view sealed) override;
 
@@ -67,6 +71,7 @@ class SqliteStore final : public Store {
   Result<KeyPtr> new_data_key(Id lab, std::string_view owner, Id patient);
   Result<KeyPtr> data_key(Id key_id);
   Result<Id> lab_key_id(Id lab);
+  Result<Id> patient_key_id(Id lab, Id patient);  // audit.cpp
   void forget_keys_created_since(std::size_t mark);  // after a rollback
   // Drops cached keys when another connection committed (a shred elsewhere must take effect).
   Result<void> refresh_key_cache();

@@ -1,7 +1,9 @@
 -- labvault schema version 3: the audit log (DESIGN.md invariants 4 and 5).
--- Append-only: the triggers stop labvault itself (and any ordinary SQL session) from changing or
--- deleting a record; someone with the file can still drop them, which is what the hash chain,
--- the Merkle tree and the signed checkpoints are for (`labvault audit verify`).
+-- Append-only: the triggers stop labvault itself and any ordinary SQL session from changing,
+-- deleting, replacing (INSERT OR REPLACE deletes without a DELETE trigger) or skipping a record;
+-- someone with the file can still drop them, which is what the hash chain, the Merkle tree and
+-- the signed checkpoints are for (`labvault audit verify`). STRICT keeps a column from holding
+-- another type that would read back as the same value yet escape the privacy officer's queries.
 -- No PHI in clear: the columns hold internal ids and codes only; free text (a break-glass reason)
 -- is sealed inside `entry` with the lab's data key.
 
@@ -15,8 +17,8 @@ CREATE TABLE audit_log (
   action TEXT NOT NULL,             -- clear: read, search, login-failed, break-glass, ...
   outcome TEXT NOT NULL,            -- clear: success, denied, error
   entry BLOB NOT NULL,              -- the canonical record that is hashed; free text sealed
-  chain BLOB NOT NULL               -- SHA-256(previous chain || entry)
-);
+  chain BLOB NOT NULL               -- SHA-256(previous chain || leaf of the canonical record)
+) STRICT;
 -- The privacy officer's two questions: who touched this patient, what did this user do. Narrow
 -- keys on purpose: every append pays for them (a wider (lab, patient, time) key cost a third of
 -- the append rate); lab and time are filtered on the few rows an id selects. Patient ids are
@@ -24,6 +26,9 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_by_patient ON audit_log(patient_id) WHERE patient_id != 0;
 CREATE INDEX audit_by_actor ON audit_log(actor);
 
+CREATE TRIGGER audit_log_in_order BEFORE INSERT ON audit_log
+WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM audit_log)
+BEGIN SELECT RAISE(ABORT, 'audit records are appended in order, never replaced'); END;
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
@@ -38,7 +43,10 @@ CREATE TABLE audit_checkpoints (
   signature BLOB NOT NULL,
   frontier BLOB NOT NULL,           -- the writer's compact tree at tree_size, to resume appending
   chain BLOB NOT NULL               -- chain hash of record tree_size, to resume the chain
-);
+) STRICT;
+CREATE TRIGGER audit_checkpoints_grow BEFORE INSERT ON audit_checkpoints
+WHEN NEW.tree_size <= (SELECT coalesce(max(tree_size), 0) FROM audit_checkpoints)
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints only grow'); END;
 CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
 BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
 CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
