@@ -308,6 +308,12 @@ model::Result<void> Log::checkpoint() {
   return checkpoint_locked();
 }
 
+model::Result<void> Log::checkpoint_if_due() {
+  std::lock_guard lock(write_mu_);
+  if (closed_ || !checkpoint_due()) return {};
+  return checkpoint_locked();
+}
+
 model::Result<void> Log::close() {
   std::lock_guard lock(write_mu_);
   if (closed_) return {};

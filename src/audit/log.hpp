@@ -69,6 +69,9 @@ class Log {
   // Signs a checkpoint now if any record is not yet covered by one (catching up with records
   // other processes appended, whose chain it checks first).
   [[nodiscard]] model::Result<void> checkpoint();
+  // checkpoint() if the interval has passed since the last one (a server's timer calls this, so
+  // records written just before a quiet spell do not stay unsigned).
+  [[nodiscard]] model::Result<void> checkpoint_if_due();
   // Final checkpoint if this log wrote anything; further record() calls fail.
   [[nodiscard]] model::Result<void> close();
 

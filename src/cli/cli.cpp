@@ -76,6 +76,21 @@ int run(int argc, char** argv) {
     sub->add_option("--config", keys.config, "labvault.toml written by labvault init")->required();
   }
 
+  ServeArgs serve;
+  CLI::App* sv = app.add_subcommand(
+      "serve", "Receive HL7 v2 over MLLP (TLS off loopback), store, audit, acknowledge");
+  sv->add_option("--config", serve.config, "labvault.toml written by labvault init")->required();
+  SendArgs send;
+  CLI::App* sd = app.add_subcommand("send", "MLLP client: send HL7 files, print each ACK");
+  sd->add_option("--to", send.to, "HOST:PORT of the MLLP listener")->required();
+  sd->add_option("--tls-ca", send.tls_ca, "CA file: connect with TLS and verify the server");
+  sd->add_option("--cert", send.cert, "Client certificate (mutual TLS)");
+  sd->add_option("--key", send.key, "Client key (mutual TLS)");
+  sd->add_option("--server-name", send.server_name, "Name the server certificate must carry");
+  sd->add_option("files", send.files, "HL7 files (batches and several messages allowed)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
   AuditArgs audit;
   CLI::App* a = app.add_subcommand(
       "audit", "The tamper-evident audit log: verify, prove, export, tail, query");
@@ -187,6 +202,8 @@ int run(int argc, char** argv) {
       }
       return run_keys_shred(keys);
     }
+    if (sv->parsed()) return run_serve(serve);
+    if (sd->parsed()) return run_send(send);
     if (av->parsed()) return run_audit_verify(audit);
     if (ac->parsed()) return run_audit_checkpoint(audit);
     if (ap->parsed()) return run_audit_prove(audit);

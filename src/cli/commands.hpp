@@ -81,6 +81,19 @@ struct AuditArgs {
   bool once = false;                               // forward: stop when caught up
 };
 
+struct ServeArgs {
+  std::filesystem::path config;
+};
+
+struct SendArgs {
+  std::string to;  // HOST:PORT
+  std::optional<std::filesystem::path> tls_ca, cert, key;
+  std::string server_name;  // default: HOST
+  std::vector<std::filesystem::path> files;
+};
+
+int run_serve(const ServeArgs& args);
+int run_send(const SendArgs& args);
 int run_audit_verify(const AuditArgs& args);
 int run_audit_checkpoint(const AuditArgs& args);
 int run_audit_prove(const AuditArgs& args);

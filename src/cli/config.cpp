@@ -79,6 +79,52 @@ model::Result<Config> load_config(const fs::path& file) {
   if (!sys.host.empty() && sys.ca_file.empty()) {
     return bad("syslog.ca_file", "required with syslog.host (the collector's CA; TLS only)");
   }
+  MllpConfig& m = config.mllp;
+  auto mllp_bad = [&](std::string_view key, std::string_view what) {
+    return model::fail(ErrorCode::kConfig, fmt::format("[mllp] {}: {}", key, what),
+                       {.file = file.string()});
+  };
+  m.host = table["mllp"]["host"].value_or(m.host);
+  m.port = static_cast<int>(table["mllp"]["port"].value_or(std::int64_t{m.port}));
+  if (m.port < 0 || m.port > 65535) return mllp_bad("port", "not a TCP port");
+  m.tls_cert = optional_path("mllp", "tls_cert");
+  m.tls_key = optional_path("mllp", "tls_key");
+  m.client_ca = optional_path("mllp", "client_ca");
+  if (m.tls_cert.empty() != m.tls_key.empty()) {
+    return mllp_bad("tls_cert", "tls_cert and tls_key go together");
+  }
+  if (auto n = table["mllp"]["max_frame_bytes"].value<std::int64_t>()) {
+    if (*n < 1024) return mllp_bad("max_frame_bytes", "must be at least 1024");
+    m.max_frame_bytes = static_cast<std::size_t>(*n);
+  }
+  if (auto n = table["mllp"]["idle_timeout_seconds"].value<std::int64_t>()) {
+    if (*n < 1) return mllp_bad("idle_timeout_seconds", "must be at least 1");
+    m.idle_timeout_seconds = static_cast<int>(*n);
+  }
+  if (const toml::array* senders = table["ingest"]["senders"].as_array()) {
+    int n = 0;
+    for (const toml::node& node : *senders) {
+      ++n;
+      const toml::table* t = node.as_table();
+      SenderConfig sc;
+      if (t) {
+        sc.id = (*t)["id"].value_or(std::string());
+        sc.lab = (*t)["lab"].value_or(std::string());
+        sc.application = (*t)["application"].value_or(std::string());
+        sc.facility = (*t)["facility"].value_or(std::string());
+        sc.tls_subject = (*t)["tls_subject"].value_or(std::string());
+      }
+      if (!t || sc.id.empty() || sc.lab.empty() || sc.application.empty()) {
+        return model::fail(ErrorCode::kConfig,
+                           fmt::format("[[ingest.senders]] number {} needs id, lab and application "
+                                       "(and usually facility)",
+                                       n),
+                           {.file = file.string(),
+                            .line = t ? static_cast<int>(t->source().begin.line) : 0});
+      }
+      config.senders.push_back(std::move(sc));
+    }
+  }
   return config;
 }
 
@@ -100,6 +146,22 @@ std::string toml_string(std::string_view s) {
   return out + "\"";
 }
 }  // namespace
+
+std::string render_senders(const std::vector<SenderConfig>& senders) {
+  if (senders.empty()) {
+    return "# [[ingest.senders]]\n# id = \"analyzer-1\"\n# lab = \"LAB1\"\n"
+           "# application = \"ANALYZER\"\n# facility = \"LAB1\"\n"
+           "# tls_subject = \"analyzer-1.lab1.example.org\"\n";
+  }
+  std::string out;
+  for (const SenderConfig& s : senders) {
+    out += fmt::format("[[ingest.senders]]\nid = {}\nlab = {}\napplication = {}\nfacility = {}\n",
+                       toml_string(s.id), toml_string(s.lab), toml_string(s.application),
+                       toml_string(s.facility));
+    if (!s.tls_subject.empty()) out += fmt::format("tls_subject = {}\n", toml_string(s.tls_subject));
+  }
+  return out;
+}
 
 std::string render_config(const Config& c) {
   return fmt::format(
@@ -131,11 +193,26 @@ std::string render_config(const Config& c) {
       "# cert_file = \"client.pem\"    # optional client certificate and key\n"
       "# key_file = \"client.key\"\n"
       "\n"
+      "[mllp]\n"
+      "# The HL7 v2 listener of `labvault serve`. Loopback may be plaintext; any other address\n"
+      "# needs tls_cert and tls_key (TLS 1.2+), and client_ca makes clients present a certificate.\n"
+      "host = \"127.0.0.1\"\n"
+      "port = 2575\n"
+      "# tls_cert = \"server.pem\"\n"
+      "# tls_key = \"server.key\"\n"
+      "# client_ca = \"analyzers-ca.pem\"\n"
+      "max_frame_bytes = 10485760\n"
+      "idle_timeout_seconds = 300\n"
+      "\n"
+      "# Sending systems and their labs, matched on MSH-3 and MSH-4 (and the client certificate's\n"
+      "# CN when tls_subject is set). Messages from anyone else are refused (AR) and audited.\n"
+      "{}"
+      "\n"
       "# [sensitivity]                # extra codes per sensitive category (see README)\n"
       "# hiv = [\"L|1320\"]\n",
       toml_string(c.data_dir.string()), toml_string(c.keyring.string()),
       c.audit.checkpoint_every, c.audit.checkpoint_interval_seconds,
-      toml_string(c.audit.publish_file.string()));
+      toml_string(c.audit.publish_file.string()), render_senders(c.senders));
 }
 
 std::string cli_actor() { return fmt::format("cli:{}", ::getuid()); }

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "audit/log.hpp"
 #include "crypto/keyring.hpp"
@@ -30,11 +32,29 @@ struct AuditConfig {
   SyslogConfig syslog;
 };
 
+// [mllp]: the MLLP listener of `labvault serve`.
+struct MllpConfig {
+  std::string host = "127.0.0.1";  // an IP literal; anything but loopback requires TLS
+  int port = 2575;
+  std::filesystem::path tls_cert, tls_key;  // TLS when set
+  std::filesystem::path client_ca;          // mutual TLS: clients need a certificate from it
+  std::size_t max_frame_bytes = 10 * 1024 * 1024;
+  int idle_timeout_seconds = 300;
+};
+
+// [[ingest.senders]]: which sending system belongs to which lab.
+struct SenderConfig {
+  std::string id, lab;  // lab: the lab's code
+  std::string application, facility, tls_subject;
+};
+
 struct Config {
   std::filesystem::path file;      // the config itself
   std::filesystem::path data_dir;  // absolute
   std::filesystem::path keyring;   // absolute, outside data_dir
   AuditConfig audit;
+  MllpConfig mllp;
+  std::vector<SenderConfig> senders;
 };
 
 // Reads and checks a config; errors name the file, line and key.

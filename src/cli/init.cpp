@@ -38,6 +38,11 @@ model::Result<Config> plan(const InitArgs& args) {
   // Beside the keyring, outside the data: a copy of the signed checkpoints that survives a
   // tampered or restored database.
   c.audit.publish_file = c.data_dir.parent_path() / "labvault-audit-checkpoints.jsonl";
+  if (args.demo) {
+    // The demo analyzer of the bundled samples (samples/hl7 and the demo data).
+    c.senders = {{"demo-analyzer", std::string(kDemoLabCode), "DEMO-ANALYZER", "DEMOLAB", ""},
+                 {"demo-sample", std::string(kDemoLabCode), "ANALYZER", "DEMOLAB", ""}};
+  }
   if (auto r = crypto::Keyring::check_outside(c.keyring, c.data_dir); !r) {
     return std::unexpected(r.error());
   }
@@ -55,6 +60,8 @@ model::Result<Config> plan(const InitArgs& args) {
     auto existing = load_config(c.file);
     if (!existing) return std::unexpected(existing.error());
     c.audit = existing->audit;
+    c.mllp = existing->mllp;
+    c.senders = existing->senders;
     if (existing->keyring != c.keyring || existing->data_dir != c.data_dir) {
       return model::fail(
           ErrorCode::kConfig,
