@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # First command for a new user: installs what is missing, builds build/labvault, creates a
 # development data directory with its keyring and the demo lab (dev/data, dev/labvault.keyring;
-# kept across runs), and runs a demo conversion of the bundled sample (HL7 v2 ORU^R01 -> FHIR R4
-# Bundle -> HL7 and CSV). Idempotent: re-running rebuilds only what changed, verifies dev/data
-# instead of replacing it, and rewrites dev/demo/.
+# kept across runs), runs a demo conversion of the bundled sample (HL7 v2 ORU^R01 -> FHIR R4
+# Bundle -> HL7 and CSV), verifies the audit log, and starts `labvault serve` (MLLP on
+# 127.0.0.1:2575) in the foreground until Ctrl-C. Idempotent: re-running rebuilds only what
+# changed, verifies dev/data instead of replacing it, and rewrites dev/demo/.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -40,6 +41,14 @@ echo
 echo "== $out/demo_cbc.csv:"
 cat "$out/demo_cbc.csv"
 echo
-echo "Done. Conversions are in $out/; the encrypted store is dev/data (config dev/data/labvault.toml)."
-echo "Try: $lv --help, $lv keys rotate --config dev/data/labvault.toml, $lv validate FILE"
-echo "(The MLLP and HTTPS listeners arrive with the ingestion and API releases.)"
+echo "== labvault audit verify --config dev/data/labvault.toml"
+$lv audit verify --config dev/data/labvault.toml
+echo
+echo "Conversions are in $out/; the encrypted store is dev/data (config dev/data/labvault.toml)."
+echo "Starting the MLLP listener. In another terminal:"
+echo "  $lv send --to 127.0.0.1:2575 $sample          # prints the ACK (AA)"
+echo "  $lv audit tail --config dev/data/labvault.toml     # who stored what"
+echo "  $lv audit verify --config dev/data/labvault.toml   # the tamper-evident log checks out"
+echo "Stop with Ctrl-C (the server signs a final audit checkpoint)."
+echo
+exec $lv serve --config dev/data/labvault.toml
