@@ -4,9 +4,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,6 +24,7 @@
 
 #include "audit/syslog.hpp"
 #include "net/tls.hpp"
+#include "support/test_certs.hpp"
 
 namespace labvault::audit {
 namespace {
@@ -46,88 +45,7 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
 };
 
-// ---- a throwaway PKI, made with OpenSSL in the test ----
-
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using Key = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using Cert = std::unique_ptr<X509, Deleter<X509_free>>;
-using Ssl = std::unique_ptr<SSL, Deleter<SSL_free>>;
-using File = std::unique_ptr<FILE, Deleter<[](FILE* f) { std::fclose(f); }>>;
-
-void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  ASSERT_NE(ext, nullptr) << value;
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-}
-
-// A CA when issuer is null (self-signed), else a leaf with the given SAN and extended key usage.
-Cert make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key,
-               const char* san = nullptr, const char* eku = nullptr) {
-  static std::atomic<long> serial{1};
-  Cert cert(X509_new());
-  X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial++);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 86400);
-  X509_set_pubkey(cert.get(), key);
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
-                             -1, -1, 0);
-  X509* signer = issuer != nullptr ? issuer : cert.get();
-  X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
-  add_ext(cert.get(), signer, NID_subject_key_identifier, "hash");
-  if (issuer == nullptr) {
-    add_ext(cert.get(), signer, NID_basic_constraints, "critical,CA:TRUE");
-    add_ext(cert.get(), signer, NID_key_usage, "critical,keyCertSign,cRLSign");
-  } else {
-    add_ext(cert.get(), signer, NID_authority_key_identifier, "keyid:always");
-    add_ext(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE");
-    add_ext(cert.get(), signer, NID_key_usage, "critical,digitalSignature");
-    add_ext(cert.get(), signer, NID_ext_key_usage, eku);
-    if (san != nullptr) add_ext(cert.get(), signer, NID_subject_alt_name, san);
-  }
-  X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256());
-  return cert;
-}
-
-void write_pem(const fs::path& path, X509* cert, EVP_PKEY* key) {
-  File f(std::fopen(path.c_str(), "w"));
-  ASSERT_NE(f, nullptr);
-  if (cert != nullptr) PEM_write_X509(f.get(), cert);
-  if (key != nullptr) PEM_write_PrivateKey(f.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
-}
-
-struct Pki {
-  fs::path ca, server_cert, server_key, client_cert, client_key;
-};
-
-// EC P-256 CA, server certificate for DNS:localhost and IP:127.0.0.1, client certificate.
-Pki make_pki(const fs::path& dir, const std::string& prefix) {
-  Pki p{dir / (prefix + "ca.pem"), dir / (prefix + "server.pem"), dir / (prefix + "server.key"),
-        dir / (prefix + "client.pem"), dir / (prefix + "client.key")};
-  Key ca_key(EVP_EC_gen("P-256")), server_key(EVP_EC_gen("P-256")), client_key(EVP_EC_gen("P-256"));
-  Cert ca = make_cert(ca_key.get(), (prefix + "test CA").c_str(), nullptr, nullptr);
-  Cert server = make_cert(server_key.get(), "localhost", ca.get(), ca_key.get(),
-                          "DNS:localhost,IP:127.0.0.1", "serverAuth");
-  Cert client =
-      make_cert(client_key.get(), "labvault", ca.get(), ca_key.get(), nullptr, "clientAuth");
-  write_pem(p.ca, ca.get(), nullptr);
-  write_pem(p.server_cert, server.get(), nullptr);
-  write_pem(p.server_key, nullptr, server_key.get());
-  write_pem(p.client_cert, client.get(), nullptr);
-  write_pem(p.client_key, nullptr, client_key.get());
-  return p;
-}
+using Ssl = std::unique_ptr<SSL, testing::OpenSslDeleter<SSL_free>>;
 
 // ---- a TLS syslog collector on 127.0.0.1 that records each message's meta sequenceId ----
 
@@ -333,7 +251,8 @@ struct MemorySource {
   }
 };
 
-SyslogForwarderConfig config_for(const Pki& pki, std::uint16_t port, const fs::path& dir) {
+SyslogForwarderConfig config_for(const testing::TestPki& pki, std::uint16_t port,
+                                 const fs::path& dir) {
   SyslogForwarderConfig c;
   c.host = "127.0.0.1";
   c.port = port;
@@ -351,7 +270,7 @@ SyslogForwarderConfig config_for(const Pki& pki, std::uint16_t port, const fs::p
   return c;
 }
 
-net::TlsContext collector_context(const Pki& pki, bool require_client_cert) {
+net::TlsContext collector_context(const testing::TestPki& pki, bool require_client_cert) {
   auto ctx = net::make_server_context(
       {pki.server_cert, pki.server_key, require_client_cert ? pki.ca.string() : std::string()});
   EXPECT_TRUE(ctx) << ctx.error().message;
@@ -368,7 +287,7 @@ std::string read_file(const fs::path& path) {
 TEST(SyslogForwarder, DeliversAllEventsInOrderAcrossCollectorRestart) {
   constexpr std::uint64_t kEvents = 2000;
   TempDir dir;
-  Pki pki = make_pki(dir.path, "");
+  testing::TestPki pki = testing::make_test_pki(dir.path, "");
   Collector collector(collector_context(pki, true), 500);
   MemorySource table;
   table.step = 10;
@@ -417,8 +336,8 @@ TEST(SyslogForwarder, DeliversAllEventsInOrderAcrossCollectorRestart) {
 
 TEST(SyslogForwarder, RefusesCollectorCertificateFromAnotherCa) {
   TempDir dir;
-  Pki pki = make_pki(dir.path, "");
-  Pki rogue = make_pki(dir.path, "rogue-");
+  testing::TestPki pki = testing::make_test_pki(dir.path, "");
+  testing::TestPki rogue = testing::make_test_pki(dir.path, "rogue-");
   Collector collector(collector_context(rogue, false));
   MemorySource table;
   table.available = 10;
@@ -440,7 +359,7 @@ TEST(SyslogForwarder, RefusesCollectorCertificateFromAnotherCa) {
 
 TEST(SyslogForwarder, CursorSurvivesRestartWithoutResendingAcknowledgedEvents) {
   TempDir dir;
-  Pki pki = make_pki(dir.path, "");
+  testing::TestPki pki = testing::make_test_pki(dir.path, "");
   Collector collector(collector_context(pki, true));
   MemorySource table;
   table.available = 100;
@@ -529,7 +448,7 @@ TEST(Tls, ContextErrorsNameTheFile) {
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, model::ErrorCode::kConfig);
   EXPECT_NE(missing.error().message.find("nope.pem"), std::string::npos);
-  Pki pki = make_pki(dir.path, "");
+  testing::TestPki pki = testing::make_test_pki(dir.path, "");
   auto mismatch = net::make_server_context({pki.server_cert, pki.client_key, ""});
   ASSERT_FALSE(mismatch);
   EXPECT_NE(mismatch.error().message.find("client.key"), std::string::npos);
