@@ -2,6 +2,7 @@
 // after the commit, retransmissions stored once, bad messages answered AE/AR with ERR and
 // nothing stored, senders checked against the lab they claim.
 #include "ingest/pipeline.hpp"
+#include "ingest/import.hpp"
 
 #include <gtest/gtest.h>
 
@@ -149,6 +150,43 @@ TEST_F(IngestTest, ConcurrentConnectionsShareGroupCommitsAndEveryAaIsStored) {
   ASSERT_TRUE(report.has_value());
   EXPECT_TRUE(report->ok());
   EXPECT_EQ(report->records, static_cast<std::uint64_t>(kConnections * kEach));
+}
+
+TEST_F(IngestTest, ImportStoresTheGoodMessagesNamesTheBadOneAndKeepsTheFileInTheHistory) {
+  std::vector<ingest::FileMessage> messages;
+  CanaryPatient a, b;
+  b.mrn = "OTHER-MRN";
+  for (const std::string& raw : {oru(a, "IMP-1", "FL-I1"), oru(b, "IMP-2", "FL-I2", "x", "Q")}) {
+    auto parsed = hl7::Message::parse(raw, 1, "upload.hl7");
+    messages.push_back({raw, parsed ? hl7::to_model(*parsed)
+                                    : model::Result<model::LabMessage>(
+                                          std::unexpected(parsed.error()))});
+  }
+  ingest::ImportRequest request{.lab = lab_, .actor = "cli:1000", .kind = "hl7",
+                                .source_name = "upload.hl7", .sender = "import^LAB1"};
+  auto summary = ingest::import_messages(*store_, *log_, request, messages);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+  EXPECT_EQ(summary->stored, 1u);
+  EXPECT_EQ(summary->failed, 1u);
+  ASSERT_EQ(summary->problems.size(), 1u);
+  EXPECT_EQ(summary->problems[0].location.file, "upload.hl7");
+  EXPECT_EQ(summary->problems[0].location.segment, "OBX");
+  // Conversion history: the stored message points back to the file.
+  auto patient = store_->list_patients(lab_);
+  ASSERT_TRUE(patient.has_value() && patient->size() == 1);
+  auto rows = audit_rows();
+  ASSERT_EQ(rows.size(), 2u);  // one import record per message, the refused one as an error
+  auto message_id = std::stoll(rows[0].entry.substr(rows[0].entry.find("InboundMessage/") + 15));
+  auto provenance = store_->provenance(lab_, message_id);
+  ASSERT_TRUE(provenance.has_value());
+  ASSERT_TRUE(provenance->import.has_value());
+  EXPECT_EQ(provenance->import->source, "upload.hl7");
+  EXPECT_EQ(provenance->import->errors, 1);
+  // Importing the same file again stores nothing new.
+  auto again = ingest::import_messages(*store_, *log_, request, messages);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->duplicates, 1u);
+  EXPECT_EQ(again->stored, 0u);
 }
 
 }  // namespace

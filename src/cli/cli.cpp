@@ -91,6 +91,18 @@ int run(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
 
+  ImportArgs import;
+  CLI::App* im = app.add_subcommand(
+      "import", "Import HL7 batches, CSV (with --mapping) or FHIR Bundles into a lab");
+  im->add_option("--config", import.config, "labvault.toml written by labvault init")->required();
+  im->add_option("--lab", import.lab, "Lab code")->required();
+  im->add_option("--format", import.format, "hl7, csv or fhir (default: guessed)");
+  im->add_option("--mapping", import.mapping, "CSV column mapping (TOML)")
+      ->check(CLI::ExistingFile);
+  im->add_option("files", import.files, "Files; those in [ingest] spool_dir are removed after")
+      ->required()
+      ->check(CLI::ExistingFile);
+
   AuditArgs audit;
   CLI::App* a = app.add_subcommand(
       "audit", "The tamper-evident audit log: verify, prove, export, tail, query");
@@ -202,6 +214,7 @@ int run(int argc, char** argv) {
       }
       return run_keys_shred(keys);
     }
+    if (im->parsed()) return run_import(import);
     if (sv->parsed()) return run_serve(serve);
     if (sd->parsed()) return run_send(send);
     if (av->parsed()) return run_audit_verify(audit);

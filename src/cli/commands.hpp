@@ -92,6 +92,15 @@ struct SendArgs {
   std::vector<std::filesystem::path> files;
 };
 
+struct ImportArgs {
+  std::filesystem::path config;
+  std::string lab;  // lab code
+  std::optional<std::string> format;
+  std::optional<std::filesystem::path> mapping;
+  std::vector<std::filesystem::path> files;
+};
+
+int run_import(const ImportArgs& args);
 int run_serve(const ServeArgs& args);
 int run_send(const SendArgs& args);
 int run_audit_verify(const AuditArgs& args);

@@ -101,6 +101,7 @@ model::Result<Config> load_config(const fs::path& file) {
     if (*n < 1) return mllp_bad("idle_timeout_seconds", "must be at least 1");
     m.idle_timeout_seconds = static_cast<int>(*n);
   }
+  config.ingest_spool = optional_path("ingest", "spool_dir");
   if (const toml::array* senders = table["ingest"]["senders"].as_array()) {
     int n = 0;
     for (const toml::node& node : *senders) {
@@ -203,6 +204,9 @@ std::string render_config(const Config& c) {
       "# client_ca = \"analyzers-ca.pem\"\n"
       "max_frame_bytes = 10485760\n"
       "idle_timeout_seconds = 300\n"
+      "\n"
+      "# [ingest]\n"
+      "# spool_dir = \"/srv/labvault/upload\"  # files imported from here are then removed\n"
       "\n"
       "# Sending systems and their labs, matched on MSH-3 and MSH-4 (and the client certificate's\n"
       "# CN when tls_subject is set). Messages from anyone else are refused (AR) and audited.\n"

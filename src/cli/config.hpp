@@ -55,6 +55,7 @@ struct Config {
   AuditConfig audit;
   MllpConfig mllp;
   std::vector<SenderConfig> senders;
+  std::filesystem::path ingest_spool;  // [ingest] spool_dir: uploads removed once imported
 };
 
 // Reads and checks a config; errors name the file, line and key.

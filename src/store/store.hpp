@@ -194,6 +194,9 @@ class Store {
   [[nodiscard]] virtual model::Result<std::vector<Id>> list_patients(Id lab) = 0;
   [[nodiscard]] virtual model::Result<PatientRecord> read_patient(Id lab, Id patient) = 0;
   [[nodiscard]] virtual model::Result<std::string> read_raw_message(Id lab, Id message) = 0;
+  // The stored message of a sender with this MSH-10, if any (through the blind index).
+  [[nodiscard]] virtual model::Result<std::optional<Id>> find_message(
+      Id lab, std::string_view sender, std::string_view control_id) = 0;
 
   // Outbox (transactional: rows are written with the message). Delivery workers poll it.
   [[nodiscard]] virtual model::Result<std::vector<OutboxItem>> due_deliveries(int limit) = 0;

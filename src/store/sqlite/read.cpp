@@ -215,4 +215,23 @@ Result<Provenance> SqliteStore::provenance(Id lab, Id message_id) {
   return out;
 }
 
+Result<std::optional<Id>> SqliteStore::find_message(Id lab, std::string_view sender,
+                                                    std::string_view control_id) {
+  std::lock_guard lock(mu_);
+  // The same index and scope as the dedupe check of store_messages (write.cpp).
+  std::string control = keyring_.blind_indexer().index(
+      "msh-10", static_cast<std::uint64_t>(lab), std::string(sender) + '\x1f' + std::string(control_id));
+  auto s = db_->prepare(
+      "SELECT id FROM inbound_messages WHERE lab_id = ? AND sender = ? AND control_index = ?");
+  if (!s) return std::unexpected(s.error());
+  (*s)->bind(1, lab).bind_text(2, sender).bind_blob(3, control);
+  if ((*s)->step()) {
+    Id id = (*s)->int64(0);
+    (*s)->reset();
+    return id;
+  }
+  if ((*s)->error()) return std::unexpected(*(*s)->error());
+  return std::optional<Id>();
+}
+
 }  // namespace labvault::store::sqlite::internal

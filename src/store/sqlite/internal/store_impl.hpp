@@ -43,6 +43,8 @@ class SqliteStore final : public Store {
   Result<std::vector<Id>> list_patients(Id lab) override;
   Result<PatientRecord> read_patient(Id lab, Id patient) override;
   Result<std::string> read_raw_message(Id lab, Id message) override;
+  Result<std::optional<Id>> find_message(Id lab, std::string_view sender,
+                                         std::string_view control_id) override;
   Result<std::vector<OutboxItem>> due_deliveries(int limit) override;
   Result<void> mark_delivered(Id item) override;
   Result<void> retry_later(Id item, std::int64_t at_us, std::string_view error_code) override;

@@ -1,0 +1,150 @@
+// `labvault serve` and `labvault send` end to end over real TLS sockets: mutual TLS accepted for
+// a known client certificate whose CN the sender rule names; a client certificate from an
+// unknown CA refused and audited; plaintext refused off loopback before anything starts.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "support/test_certs.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int exit_code;
+  std::string out;
+};
+
+CliRun labvault(const std::string& args) {
+  std::string cmd = std::string(LABVAULT_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+class CliServe : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("labvault-cliserve-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    ASSERT_EQ(labvault("init --data " + (dir_ / "data").string() + " --demo").exit_code, 0);
+    pki_ = labvault::testing::make_test_pki(dir_, "lab-", "analyzer-7");
+    stranger_ = labvault::testing::make_test_pki(dir_, "other-", "analyzer-7");
+  }
+  void TearDown() override {
+    stop();
+    fs::remove_all(dir_);
+  }
+  std::string config() const { return (dir_ / "data" / "labvault.toml").string(); }
+
+  void configure(const std::string& mllp) {
+    std::string text = slurp(config());
+    auto at = text.find("[mllp]");
+    auto end = text.find("\n\n", at);
+    text.replace(at, end - at, "[mllp]\n" + mllp);
+    text += "[[ingest.senders]]\nid = \"analyzer-7\"\nlab = \"DEMO\"\napplication = \"ANALYZER\"\n"
+            "facility = \"LAB7\"\ntls_subject = \"analyzer-7\"\n";
+    std::ofstream(config()) << text;
+  }
+
+  // Starts serve and waits for its "MLLP on" line (the log names the bound port).
+  int start() {
+    log_ = dir_ / "serve.log";
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* f = std::freopen(log_.c_str(), "w", stdout);
+      (void)f;
+      ::dup2(STDOUT_FILENO, STDERR_FILENO);
+      execl(LABVAULT_BINARY, LABVAULT_BINARY, "serve", "--config", config().c_str(), nullptr);
+      _exit(127);
+    }
+    for (int i = 0; i < 400; ++i) {
+      std::string text = slurp(log_);
+      auto at = text.find("MLLP on 127.0.0.1:");
+      if (at != std::string::npos) return std::stoi(text.substr(at + 18));
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        return -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return -1;
+  }
+  void stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = 0;
+  }
+
+  std::string message(const std::string& control) {
+    fs::path file = dir_ / (control + ".hl7");
+    std::ofstream(file) << "MSH|^~\\&|ANALYZER|LAB7|LABVAULT|HOSP|20261201083000-0500||ORU^R01|"
+                        << control
+                        << "|P|2.5.1\rPID|1||TLS-MRN-1^^^LAB7^MR||Tls^Test||19700101|F\r"
+                           "OBR|1|PL-T1|FL-T1|58410-2^CBC^LN|||20261201071500-0500\r"
+                           "OBX|1|NM|718-7^Hemoglobin^LN||13.1|g/dL^^UCUM|12.0-16.0|N|||F\r";
+    return file.string();
+  }
+
+  fs::path dir_, log_;
+  labvault::testing::TestPki pki_, stranger_;
+  pid_t pid_ = 0;
+};
+
+TEST_F(CliServe, MutualTlsAcceptsTheKnownAnalyzerAndRefusesAndAuditsAStranger) {
+  configure("host = \"127.0.0.1\"\nport = 0\ntls_cert = \"" + pki_.server_cert.string() +
+            "\"\ntls_key = \"" + pki_.server_key.string() + "\"\nclient_ca = \"" +
+            pki_.ca.string() + "\"\n");
+  int port = start();
+  ASSERT_GT(port, 0) << slurp(log_);
+  std::string to = "--to 127.0.0.1:" + std::to_string(port) + " --tls-ca " + pki_.ca.string();
+  CliRun ok = labvault("send " + to + " --cert " + pki_.client_cert.string() + " --key " +
+                       pki_.client_key.string() + " " + message("TLS-1"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find(": AA"), std::string::npos) << ok.out;
+  // Same CN, but signed by a CA the listener does not trust.
+  CliRun stranger = labvault("send " + to + " --cert " + stranger_.client_cert.string() +
+                             " --key " + stranger_.client_key.string() + " " + message("TLS-2"));
+  EXPECT_NE(stranger.exit_code, 0) << stranger.out;
+  // Plaintext against the TLS listener gets no ACK either.
+  CliRun plain = labvault("send --to 127.0.0.1:" + std::to_string(port) + " " + message("TLS-3"));
+  EXPECT_NE(plain.exit_code, 0) << plain.out;
+  stop();
+  CliRun q = labvault("audit query --config " + config() + " --action login-failed");
+  ASSERT_EQ(q.exit_code, 0) << q.out;
+  EXPECT_NE(q.out.find("tls-handshake-failed"), std::string::npos) << q.out;
+  CliRun created = labvault("audit query --config " + config() + " --user sender:analyzer-7");
+  EXPECT_NE(created.out.find("1 records"), std::string::npos) << created.out;
+}
+
+TEST_F(CliServe, PlaintextOffLoopbackIsRefusedAtStart) {
+  configure("host = \"0.0.0.0\"\nport = 0\n");
+  EXPECT_EQ(start(), -1);
+  EXPECT_NE(slurp(log_).find("TLS"), std::string::npos) << slurp(log_);
+}
+
+}  // namespace
