@@ -1,8 +1,9 @@
 -- labvault schema version 3: the audit log (DESIGN.md invariants 4 and 5).
--- Append-only: the triggers stop labvault itself and any ordinary SQL session from changing,
--- deleting, replacing (INSERT OR REPLACE deletes without a DELETE trigger) or skipping a record;
--- someone with the file can still drop them, which is what the hash chain, the Merkle tree and
--- the signed checkpoints are for (`labvault audit verify`). STRICT keeps a column from holding
+-- Append-only: the triggers stop UPDATE and DELETE from labvault itself and any ordinary SQL
+-- session. They do not stop INSERT OR REPLACE (its deletion fires no trigger unless the session
+-- enables recursive triggers; an insert trigger checking the order cost a quarter of the append
+-- rate), nor anyone who drops them: that is what the hash chain, the Merkle tree and the signed
+-- checkpoints are for (`labvault audit verify` finds a replaced record like a changed one). STRICT keeps a column from holding
 -- another type that would read back as the same value yet escape the privacy officer's queries.
 -- No PHI in clear: the columns hold internal ids and codes only; free text (a break-glass reason)
 -- is sealed inside `entry` with the lab's data key.
@@ -26,9 +27,6 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_by_patient ON audit_log(patient_id) WHERE patient_id != 0;
 CREATE INDEX audit_by_actor ON audit_log(actor);
 
-CREATE TRIGGER audit_log_in_order BEFORE INSERT ON audit_log
-WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM audit_log)
-BEGIN SELECT RAISE(ABORT, 'audit records are appended in order, never replaced'); END;
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
