@@ -188,6 +188,23 @@ int run(int argc, char** argv) {
   ba->add_option("--dir", bench_audit.dir, "Directory for the scratch files (default: temp)")
       ->check(CLI::ExistingDirectory);
 
+  BenchIngestArgs bench_ingest;
+  CLI::App* bi = b->add_subcommand(
+      "ingest", "MLLP load generator: N connections send a message; prints msgs/s and latency");
+  bi->add_option("--to", bench_ingest.to, "HOST:PORT of the MLLP listener")->required();
+  bi->add_option("--tls-ca", bench_ingest.tls_ca, "CA file: connect with TLS");
+  bi->add_option("--cert", bench_ingest.cert, "Client certificate (mutual TLS)");
+  bi->add_option("--key", bench_ingest.key, "Client key (mutual TLS)");
+  bi->add_option("--server-name", bench_ingest.server_name, "Name on the server certificate");
+  bi->add_option("--connections", bench_ingest.connections, "Connections (default 8)");
+  bi->add_option("--seconds", bench_ingest.seconds, "Measured duration (default 10)");
+  bi->add_option("--warmup", bench_ingest.warmup, "Unmeasured start (default 1)");
+  bi->add_option("--rate", bench_ingest.rate, "Offered msgs/s in all; 0 = closed loop");
+  bi->add_option("--patients", bench_ingest.patients, "Distinct patients (0 = one per message)");
+  bi->add_option("--id-prefix", bench_ingest.id_prefix, "MSH-10 prefix (default B)");
+  bi->add_option("file", bench_ingest.file, "HL7 message to send")->required()->check(
+      CLI::ExistingFile);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -234,6 +251,7 @@ int run(int argc, char** argv) {
     if (bp->parsed()) return run_bench_parse(bench);
     if (bs->parsed()) return run_bench_store(bench_store);
     if (ba->parsed()) return run_bench_audit(bench_audit);
+    if (bi->parsed()) return run_bench_ingest(bench_ingest);
   } catch (const std::exception& e) {
     eprint("labvault: internal error: {}\n", e.what());
     return kExitUserError;

@@ -100,6 +100,23 @@ struct ImportArgs {
   std::vector<std::filesystem::path> files;
 };
 
+struct BenchIngestArgs {
+  std::string to;  // HOST:PORT
+  std::optional<std::filesystem::path> tls_ca, cert, key;
+  std::string server_name;
+  std::filesystem::path file;  // the message to send, made unique per copy
+  int connections = 8;
+  double seconds = 10, warmup = 1;
+  double rate = 0;            // msgs/s offered in all; 0: closed loop (as fast as ACKs come)
+  int patients = 0;           // distinct patients cycled through; 0: a new one per message
+  std::string id_prefix = "B";  // MSH-10 prefix, so runs against one store do not collide
+};
+
+// "HOST:PORT" or "[v6]:PORT".
+[[nodiscard]] model::Result<std::pair<std::string, std::uint16_t>> parse_host_port(
+    const std::string& to);
+
+int run_bench_ingest(const BenchIngestArgs& args);
 int run_import(const ImportArgs& args);
 int run_serve(const ServeArgs& args);
 int run_send(const SendArgs& args);

@@ -16,21 +16,6 @@ namespace labvault::cli {
 
 namespace {
 
-model::Result<std::pair<std::string, std::uint16_t>> host_port(const std::string& to) {
-  auto colon = to.rfind(':');
-  int port = 0;
-  if (colon != std::string::npos) {
-    auto [end, ec] = std::from_chars(to.data() + colon + 1, to.data() + to.size(), port);
-    if (ec != std::errc() || end != to.data() + to.size()) port = 0;
-  }
-  if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535) {
-    return model::fail(model::ErrorCode::kUsage, "--to: expected HOST:PORT");
-  }
-  std::string host = to.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  return std::pair{host, static_cast<std::uint16_t>(port)};
-}
-
 // "AA" and the ERR-3/ERR-8 of an ACK, for one line of output (no values: ERR names places).
 std::string summarize(std::string_view ack) {
   auto m = hl7::Message::parse(ack);
@@ -49,8 +34,23 @@ std::string summarize(std::string_view ack) {
 
 }  // namespace
 
+model::Result<std::pair<std::string, std::uint16_t>> parse_host_port(const std::string& to) {
+  auto colon = to.rfind(':');
+  int port = 0;
+  if (colon != std::string::npos) {
+    auto [end, ec] = std::from_chars(to.data() + colon + 1, to.data() + to.size(), port);
+    if (ec != std::errc() || end != to.data() + to.size()) port = 0;
+  }
+  if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535) {
+    return model::fail(model::ErrorCode::kUsage, "--to: expected HOST:PORT");
+  }
+  std::string host = to.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return std::pair{host, static_cast<std::uint16_t>(port)};
+}
+
 int run_send(const SendArgs& args) {
-  auto target = host_port(args.to);
+  auto target = parse_host_port(args.to);
   if (!target) return print_error(target.error()), kExitUsage;
   net::MllpClientOptions o;
   o.host = target->first;
