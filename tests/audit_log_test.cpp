@@ -6,8 +6,8 @@
 
 #include <atomic>
 #include <fstream>
-#include <set>
 #include <iterator>
+#include <set>
 #include <thread>
 
 #include "audit/checkpoint.hpp"
@@ -184,7 +184,8 @@ TEST_F(AuditLogTest, TruncatingTheTailIsFound) {
 
 TEST_F(AuditLogTest, TruncatingTailAndItsCheckpointsIsFoundByThePublishedCopy) {
   fill(25);
-  tamper("DELETE FROM audit_log WHERE seq > 15; DELETE FROM audit_checkpoints WHERE tree_size > 15;");
+  tamper(
+      "DELETE FROM audit_log WHERE seq > 15; DELETE FROM audit_checkpoints WHERE tree_size > 15;");
   EXPECT_TRUE(verify(false).ok());  // the database alone now looks like a shorter, valid log
   auto report = verify(true);
   ASSERT_FALSE(report.ok());
@@ -233,8 +234,9 @@ TEST_F(AuditLogTest, ATamperedLogIsRefusedByTheWriterInsteadOfSignedOver) {
   open_log();
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(log_->record(read_event(i)).has_value());
   log_.reset();  // signs 1..8
-  tamper("DELETE FROM audit_checkpoints WHERE tree_size = 8; UPDATE audit_log SET outcome = "
-         "'denied' WHERE seq = 7;");
+  tamper(
+      "DELETE FROM audit_checkpoints WHERE tree_size = 8; UPDATE audit_log SET outcome = "
+      "'denied' WHERE seq = 7;");
   audit::LogOptions o;
   auto reopened = audit::Log::open(*store_, *keyring_, o);
   ASSERT_FALSE(reopened.has_value());
@@ -361,8 +363,9 @@ TEST_F(AuditLogTest, ReasonTextIsSealedAtRestOpensWithThePatientKeyAndIsShredded
 TEST_F(AuditLogTest, ColumnStoredAsAnotherTypeIsFound) {
   fill(12);
   // Reads back as the same number (so the chain matches) but escapes "WHERE patient_id = 2".
-  tamper("PRAGMA writable_schema = ON;"
-         "UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') WHERE name = 'audit_log';");
+  tamper(
+      "PRAGMA writable_schema = ON;"
+      "UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') WHERE name = 'audit_log';");
   tamper("UPDATE audit_log SET patient_id = CAST('2' AS BLOB) WHERE seq = 6;");
   reopen();
   auto report = verify();
@@ -461,7 +464,9 @@ TEST_F(AuditLogTest, AWriteAndItsAuditRecordsCommitTogether) {
   auto events_for = [&](std::span<const store::Outcome> outcomes) {
     std::vector<audit::Event> events;
     for (const auto& o : outcomes) {
-      events.push_back({.lab = lab_, .actor = "sender:analyzer-1", .action = audit::Action::kCreate,
+      events.push_back({.lab = lab_,
+                        .actor = "sender:analyzer-1",
+                        .action = audit::Action::kCreate,
                         .resource = fmt::format("InboundMessage/{}", o.message_id),
                         .patient = o.patient_id});
     }

@@ -63,8 +63,9 @@ class CliServe : public ::testing::Test {
     auto at = text.find("[mllp]");
     auto end = text.find("\n\n", at);
     text.replace(at, end - at, "[mllp]\n" + mllp);
-    text += "[[ingest.senders]]\nid = \"analyzer-7\"\nlab = \"DEMO\"\napplication = \"ANALYZER\"\n"
-            "facility = \"LAB7\"\ntls_subject = \"analyzer-7\"\n";
+    text +=
+        "[[ingest.senders]]\nid = \"analyzer-7\"\nlab = \"DEMO\"\napplication = \"ANALYZER\"\n"
+        "facility = \"LAB7\"\ntls_subject = \"analyzer-7\"\n";
     std::ofstream(config()) << text;
   }
 

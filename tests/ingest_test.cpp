@@ -1,9 +1,6 @@
 // Invariants 1 and 8 for the ingest pipeline on a real SQLite store and audit log: an AA only
 // after the commit, retransmissions stored once, bad messages answered AE/AR with ERR and
 // nothing stored, senders checked against the lab they claim.
-#include "ingest/pipeline.hpp"
-#include "ingest/import.hpp"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -11,6 +8,8 @@
 
 #include "audit/verify.hpp"
 #include "hl7/message.hpp"
+#include "ingest/import.hpp"
+#include "ingest/pipeline.hpp"
 #include "support/store_fixture.hpp"
 #include "support/testdata.hpp"
 
@@ -158,12 +157,15 @@ TEST_F(IngestTest, ImportStoresTheGoodMessagesNamesTheBadOneAndKeepsTheFileInThe
   b.mrn = "OTHER-MRN";
   for (const std::string& raw : {oru(a, "IMP-1", "FL-I1"), oru(b, "IMP-2", "FL-I2", "x", "Q")}) {
     auto parsed = hl7::Message::parse(raw, 1, "upload.hl7");
-    messages.push_back({raw, parsed ? hl7::to_model(*parsed)
-                                    : model::Result<model::LabMessage>(
-                                          std::unexpected(parsed.error()))});
+    messages.push_back(
+        {raw, parsed ? hl7::to_model(*parsed)
+                     : model::Result<model::LabMessage>(std::unexpected(parsed.error()))});
   }
-  ingest::ImportRequest request{.lab = lab_, .actor = "cli:1000", .kind = "hl7",
-                                .source_name = "upload.hl7", .sender = "import^LAB1"};
+  ingest::ImportRequest request{.lab = lab_,
+                                .actor = "cli:1000",
+                                .kind = "hl7",
+                                .source_name = "upload.hl7",
+                                .sender = "import^LAB1"};
   auto summary = ingest::import_messages(*store_, *log_, request, messages);
   ASSERT_TRUE(summary.has_value()) << summary.error().message;
   EXPECT_EQ(summary->stored, 1u);

@@ -48,10 +48,11 @@ model::Result<void> check_record(const store::AuditRowView& row, std::uint64_t e
                                    expected_seq, row.seq));
   }
   if (!row.well_typed || !parse_action(row.action) || !parse_outcome(row.outcome)) {
-    return model::fail(ErrorCode::kCrypto,
-                       fmt::format("audit record {}: a column holds a value of the wrong type or an "
-                                   "unknown action or outcome",
-                                   row.seq));
+    return model::fail(
+        ErrorCode::kCrypto,
+        fmt::format("audit record {}: a column holds a value of the wrong type or an "
+                    "unknown action or outcome",
+                    row.seq));
   }
   canonical(row, scratch);
   leaf_out = leaf_hash(scratch);
@@ -120,9 +121,9 @@ model::Result<CompactTree> frontier_of(const store::AuditCheckpoint& c) {
   auto tree = CompactTree::restore(c.tree_size, std::move(hashes));
   if (!tree) return std::unexpected(tree.error());
   if (to_bytes(tree->root()) != c.root) {
-    return model::fail(ErrorCode::kCrypto,
-                       fmt::format("checkpoint {}: frontier does not give the signed root",
-                                   c.tree_size));
+    return model::fail(
+        ErrorCode::kCrypto,
+        fmt::format("checkpoint {}: frontier does not give the signed root", c.tree_size));
   }
   return tree;
 }

@@ -206,20 +206,19 @@ model::Result<void> validate(const Event& e) {
   // a name, an MRN in a query string or an error message quoting a value. Free text goes in
   // `reason`, which is sealed.
   auto bad = [](std::string_view what) {
-    return model::fail(model::ErrorCode::kUsage,
-                       fmt::format("audit {} must be an id or code (letters, digits, . _ : / -)",
-                                   what));
+    return model::fail(
+        model::ErrorCode::kUsage,
+        fmt::format("audit {} must be an id or code (letters, digits, . _ : / -)", what));
   };
-  for (auto [name, value] :
-       {std::pair<std::string_view, std::string_view>{"role", e.role},
-        {"on_behalf_of", e.on_behalf_of},
-        {"resource", e.resource},
-        {"listener", e.listener},
-        {"node", e.node},
-        {"purpose", e.purpose},
-        {"detail", e.outcome_detail},
-        {"request_id", e.request_id},
-        {"ip", e.source_ip}}) {
+  for (auto [name, value] : {std::pair<std::string_view, std::string_view>{"role", e.role},
+                             {"on_behalf_of", e.on_behalf_of},
+                             {"resource", e.resource},
+                             {"listener", e.listener},
+                             {"node", e.node},
+                             {"purpose", e.purpose},
+                             {"detail", e.outcome_detail},
+                             {"request_id", e.request_id},
+                             {"ip", e.source_ip}}) {
     if (!is_code(value)) return bad(name);
   }
   for (const auto& list : {&e.released_fields, &e.masked_fields}) {
@@ -247,19 +246,19 @@ model::Result<std::string> details_json(const Event& e, std::string_view sealed,
         {reinterpret_cast<const std::uint8_t*>(sealed.data()), sealed.size()});
   }
   {
-  JsonObject o(out);
-  o.text("detail", e.outcome_detail);
-  if (!ip_is_private(e)) o.text("ip", e.source_ip);
-  o.text("listener", e.listener);
-  o.list("masked", e.masked_fields);
-  o.text("node", e.node.empty() ? default_node : std::string_view(e.node));
-  o.text("on_behalf_of", e.on_behalf_of);
-  o.text("purpose", e.purpose);
-  o.list("released", e.released_fields);
-  o.text("request_id", e.request_id);
-  o.text("resource", e.resource);
-  o.text("role", e.role);
-  o.text("sealed", sealed_b64);
+    JsonObject o(out);
+    o.text("detail", e.outcome_detail);
+    if (!ip_is_private(e)) o.text("ip", e.source_ip);
+    o.text("listener", e.listener);
+    o.list("masked", e.masked_fields);
+    o.text("node", e.node.empty() ? default_node : std::string_view(e.node));
+    o.text("on_behalf_of", e.on_behalf_of);
+    o.text("purpose", e.purpose);
+    o.list("released", e.released_fields);
+    o.text("request_id", e.request_id);
+    o.text("resource", e.resource);
+    o.text("role", e.role);
+    o.text("sealed", sealed_b64);
   }  // closes the object
   return out;
 }

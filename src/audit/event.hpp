@@ -16,10 +16,31 @@
 namespace labvault::audit {
 
 enum class Action {
-  kRead, kSearch, kCreate, kUpdate, kDelete, kExport, kConvert, kImport,
-  kLogin, kLogout, kLoginFailed, kLockout, kMfaEnroll, kMfaFailed, kSessionTimeout,
-  kTokenIssue, kTokenReject, kUnmask, kBreakGlass, kConfigChange, kUserAdmin,
-  kKeyRotation, kKeyShred, kAuditVerify, kAuditExport,
+  kRead,
+  kSearch,
+  kCreate,
+  kUpdate,
+  kDelete,
+  kExport,
+  kConvert,
+  kImport,
+  kLogin,
+  kLogout,
+  kLoginFailed,
+  kLockout,
+  kMfaEnroll,
+  kMfaFailed,
+  kSessionTimeout,
+  kTokenIssue,
+  kTokenReject,
+  kUnmask,
+  kBreakGlass,
+  kConfigChange,
+  kUserAdmin,
+  kKeyRotation,
+  kKeyShred,
+  kAuditVerify,
+  kAuditExport,
 };
 enum class Outcome { kSuccess, kDenied, kError };
 
@@ -37,11 +58,11 @@ struct Event {
   std::string role;          // the role the actor acted in, e.g. "ordering-provider"
   std::string on_behalf_of;  // e.g. the user a system client acts for
   Action action = Action::kRead;
-  std::string resource;      // "Observation/12", "Patient/7", "keyring", ...
-  store::Id patient = 0;     // internal id, 0 when no patient is concerned
+  std::string resource;   // "Observation/12", "Patient/7", "keyring", ...
+  store::Id patient = 0;  // internal id, 0 when no patient is concerned
   std::string source_ip, listener, node;
-  std::string purpose;       // purpose of use (HL7 v3 PurposeOfUse: TREAT, ETREAT, HPAYMT, ...)
-  std::string reason;        // free text given for unmask and break-glass: sealed, may hold PHI
+  std::string purpose;  // purpose of use (HL7 v3 PurposeOfUse: TREAT, ETREAT, HPAYMT, ...)
+  std::string reason;   // free text given for unmask and break-glass: sealed, may hold PHI
   Outcome outcome = Outcome::kSuccess;
   std::string outcome_detail;  // a code or short reason, e.g. "no-care-relationship"; no PHI
   std::string request_id;

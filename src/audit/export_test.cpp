@@ -4,13 +4,12 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-
-#include <functional>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -192,11 +191,16 @@ TEST(AuditJsonl, ClearFieldsRefuseFreeTextQuotesAndControlCharacters) {
   for (auto mutate : std::vector<std::function<void(Event&)>>{
            [](Event& e) { e.outcome_detail = "say \"no\""; },
            [](Event& e) { e.outcome_detail = "line\nbreak"; },
-           [](Event& e) { e.resource = "Observation/\x7f" "55"; },
+           [](Event& e) {
+             e.resource =
+                 "Observation/\x7f"
+                 "55";
+           },
            [](Event& e) { e.resource = "Observation?identifier=MRN123"; },
-           [](Event& e) { e.role = "Dr Smith"; },
-           [](Event& e) { e.request_id = "a\x01b"; },
-           [](Event& e) { e.released_fields = {"value", ""}; }}) {
+           [](Event& e) { e.role = "Dr Smith"; }, [](Event& e) { e.request_id = "a\x01b"; },
+           [](Event& e) {
+             e.released_fields = {"value", ""};
+           }}) {
     Event e = full_event();
     mutate(e);
     EXPECT_FALSE(validate(e).has_value());

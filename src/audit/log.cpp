@@ -196,8 +196,8 @@ model::Result<std::uint64_t> Log::record(std::span<const Event> events) {
 }
 
 model::Result<std::vector<store::AuditRow>> Log::build_rows(std::span<const Event* const> events,
-                                                             CompactTree& tree, Hash& chain,
-                                                             bool may_seal) {
+                                                            CompactTree& tree, Hash& chain,
+                                                            bool may_seal) {
   std::vector<store::AuditRow> rows;
   rows.reserve(events.size());
   std::string scratch;

@@ -80,7 +80,9 @@ void shift_past_right_edge(std::uint64_t& fn, std::uint64_t& sn) {
 
 }  // namespace
 
-Hash leaf_hash(std::string_view entry) { return sha256_of({std::string_view(kLeafPrefix, 1), entry}); }
+Hash leaf_hash(std::string_view entry) {
+  return sha256_of({std::string_view(kLeafPrefix, 1), entry});
+}
 
 Hash node_hash(const Hash& left, const Hash& right) {
   return sha256_of({std::string_view(kNodePrefix, 1), bytes_of(left), bytes_of(right)});

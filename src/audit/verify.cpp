@@ -58,9 +58,10 @@ std::optional<Problem> check_checkpoint(const Replay& r, const store::AuditCheck
     return Problem{0, c.tree_size, fmt::format("{} at tree size {}: {}", where, c.tree_size, what)};
   };
   if (!signature_valid(c, key)) {
-    return bad(fmt::format("signature does not verify with audit key {} (forged, replaced or "
-                           "altered checkpoint; it names key {})",
-                           crypto::key_id(key), c.key_id));
+    return bad(
+        fmt::format("signature does not verify with audit key {} (forged, replaced or "
+                    "altered checkpoint; it names key {})",
+                    crypto::key_id(key), c.key_id));
   }
   if (c.tree_size == 0) return bad("a checkpoint covers at least one record");
   if (c.tree_size > r.tree.size()) {
@@ -69,9 +70,10 @@ std::optional<Problem> check_checkpoint(const Replay& r, const store::AuditCheck
   }
   auto root = r.tree.root(c.tree_size);
   if (!root || to_bytes(*root) != c.root) {
-    return bad(fmt::format("records 1..{} do not give the signed root (a record was changed and "
-                           "the chain recomputed)",
-                           c.tree_size));
+    return bad(
+        fmt::format("records 1..{} do not give the signed root (a record was changed and "
+                    "the chain recomputed)",
+                    c.tree_size));
   }
   auto it = r.chain_at.find(c.tree_size);
   if (it == r.chain_at.end() || it->second != c.chain) {
@@ -167,8 +169,8 @@ model::Result<std::string> prove(store::Store& store, const crypto::PublicKey& k
   nlohmann::json proof = {
       {"format", kProofFormat},
       {"record", seq},
-      {"entry", crypto::base64_encode(
-                    {reinterpret_cast<const std::uint8_t*>(entry.data()), entry.size()})},
+      {"entry",
+       crypto::base64_encode({reinterpret_cast<const std::uint8_t*>(entry.data()), entry.size()})},
       {"checkpoint", nlohmann::json::parse(to_published_line(c))},
       {"public_key", crypto::base64_encode(key)},
       {"path", hashes}};

@@ -26,7 +26,10 @@ model::Result<std::pair<Config, Opened>> open_config(const std::filesystem::path
 }
 
 audit::Event admin_event(audit::Action action, std::string detail) {
-  return {.actor = cli_actor(), .role = "auditor", .action = action, .resource = "AuditLog",
+  return {.actor = cli_actor(),
+          .role = "auditor",
+          .action = action,
+          .resource = "AuditLog",
           .outcome_detail = std::move(detail)};
 }
 
@@ -88,8 +91,7 @@ int run_audit_verify(const AuditArgs& args) {
   fmt::print(
       "audit log OK: {} records, {} checkpoints signed by key {}, {} published checkpoints "
       "compared{}\n",
-      report->records, report->checkpoints, crypto::key_id(key->public_key()),
-      report->published,
+      report->records, report->checkpoints, crypto::key_id(key->public_key()), report->published,
       report->uncovered ? fmt::format("; {} records after the last checkpoint were chained "
                                       "correctly and are now signed",
                                       report->uncovered)
@@ -114,8 +116,8 @@ int run_audit_prove(const AuditArgs& args) {
   auto proof = audit::prove(*opened.store, opened.audit->public_key(), args.record);
   if (!proof) return print_error(proof.error()), kExitUserError;
   // A proof carries the record itself: it is a disclosure of the log, recorded before it leaves.
-  if (auto r = opened.audit->record(admin_event(audit::Action::kAuditExport,
-                                                fmt::format("proof-of-record-{}", args.record)));
+  if (auto r = opened.audit->record(
+          admin_event(audit::Action::kAuditExport, fmt::format("proof-of-record-{}", args.record)));
       !r) {
     return print_error(r.error()), kExitUserError;
   }

@@ -30,8 +30,8 @@ audit::SyslogForwarderConfig forwarder_config(const Config& config) {
 }
 
 audit::EventSource store_event_source(store::Store& store) {
-  return [&store](std::uint64_t from, std::size_t limit)
-             -> model::Result<std::vector<audit::SyslogEvent>> {
+  return [&store](std::uint64_t from,
+                  std::size_t limit) -> model::Result<std::vector<audit::SyslogEvent>> {
     auto rows = store.read_audit(from, limit);
     if (!rows) return std::unexpected(rows.error());
     std::vector<audit::SyslogEvent> events;
@@ -63,11 +63,13 @@ int run_audit_forward(const AuditArgs& args) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  audit::SyslogForwarder forwarder(forwarder_config(*config),
-                                   store_event_source(*opened->store));
+  audit::SyslogForwarder forwarder(forwarder_config(*config), store_event_source(*opened->store));
   // Forwarding discloses the log to another system: on record before the first byte leaves.
-  audit::Event e{.actor = cli_actor(), .role = "auditor", .action = audit::Action::kAuditExport,
-                 .resource = "AuditLog", .outcome_detail = "forward-to-siem"};
+  audit::Event e{.actor = cli_actor(),
+                 .role = "auditor",
+                 .action = audit::Action::kAuditExport,
+                 .resource = "AuditLog",
+                 .outcome_detail = "forward-to-siem"};
   if (auto r = opened->audit->record(e); !r) return print_error(r.error()), kExitUserError;
   if (auto r = forwarder.start(); !r) return print_error(r.error()), kExitUserError;
   fmt::print("forwarding the audit log to {}:{} (from record {})\n", config->audit.syslog.host,

@@ -44,8 +44,8 @@ std::string utc(std::int64_t us) {
   std::time_t t = us / 1'000'000;
   std::tm tm{};
   gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us % 1'000'000);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us % 1'000'000);
 }
 
 struct Session {
@@ -126,10 +126,12 @@ constexpr const char* kTableHeader =
     "resource                patient  outcome\n";
 
 int record_export(Session& s, const AuditArgs& args, std::uint64_t n, std::string_view what) {
-  audit::Event e{.actor = cli_actor(), .role = "auditor", .action = audit::Action::kAuditExport,
-                 .resource = "AuditLog",
-                 .outcome_detail = fmt::format("{}-{}-records{}", what, n,
-                                               args.reveal ? "-revealed" : "")};
+  audit::Event e{
+      .actor = cli_actor(),
+      .role = "auditor",
+      .action = audit::Action::kAuditExport,
+      .resource = "AuditLog",
+      .outcome_detail = fmt::format("{}-{}-records{}", what, n, args.reveal ? "-revealed" : "")};
   if (auto r = s.opened.audit->record(e); !r) return print_error(r.error()), kExitUserError;
   return kExitOk;
 }

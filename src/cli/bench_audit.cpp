@@ -94,10 +94,11 @@ int run_bench_audit(const BenchAuditArgs& args) {
   fmt::print("{} events, {} per append transaction, a signed checkpoint every {} ({} in all)\n",
              args.events, args.batch, args.checkpoint_every, checkpoints->size());
   fmt::print("append: {:.3f} s = {:.0f} events/s\n", append_s, args.events / append_s);
-  fmt::print("verify: {:.3f} s = {:.0f} events/s (chain, tree, {} signatures, {} consistency "
-             "proofs)\n",
-             verify_s, args.events / verify_s, checkpoints->size(),
-             checkpoints->empty() ? 0 : checkpoints->size() - 1);
+  fmt::print(
+      "verify: {:.3f} s = {:.0f} events/s (chain, tree, {} signatures, {} consistency "
+      "proofs)\n",
+      verify_s, args.events / verify_s, checkpoints->size(),
+      checkpoints->empty() ? 0 : checkpoints->size() - 1);
   fmt::print("labvault_append_events_per_s={:.0f} labvault_verify_seconds={:.3f}\n",
              args.events / append_s, verify_s);
   return kExitOk;

@@ -138,11 +138,21 @@ void render(const Template& t, const std::string& prefix, int conn, std::uint64_
   for (std::size_t i = 0; i < t.slots.size(); ++i) {
     out += t.literals[i];
     switch (t.slots[i]) {
-      case Slot::kControlId: out += control_id; break;
-      case Slot::kPatient: fmt::format_to(std::back_inserter(out), "M{}{:x}-{}", prefix, conn, patient); break;
-      case Slot::kPlacer: fmt::format_to(std::back_inserter(out), "P{}{:x}-{}", prefix, conn, seq); break;
-      case Slot::kFiller: fmt::format_to(std::back_inserter(out), "F{}{:x}-{}", prefix, conn, seq); break;
-      case Slot::kSpecimen: fmt::format_to(std::back_inserter(out), "S{}{:x}-{}", prefix, conn, seq); break;
+      case Slot::kControlId:
+        out += control_id;
+        break;
+      case Slot::kPatient:
+        fmt::format_to(std::back_inserter(out), "M{}{:x}-{}", prefix, conn, patient);
+        break;
+      case Slot::kPlacer:
+        fmt::format_to(std::back_inserter(out), "P{}{:x}-{}", prefix, conn, seq);
+        break;
+      case Slot::kFiller:
+        fmt::format_to(std::back_inserter(out), "F{}{:x}-{}", prefix, conn, seq);
+        break;
+      case Slot::kSpecimen:
+        fmt::format_to(std::back_inserter(out), "S{}{:x}-{}", prefix, conn, seq);
+        break;
     }
   }
   out += t.literals.back();
@@ -300,12 +310,14 @@ double percentile_ms(const std::vector<std::uint32_t>& sorted, double p) {
 int run_bench_ingest(const BenchIngestArgs& args) {
   if (args.connections < 1 || args.connections > 1024 || args.seconds <= 0 || args.warmup < 0 ||
       args.rate < 0 || args.patients < 0) {
-    eprint("labvault: bench ingest: --connections (1-1024) and --seconds must be positive; "
-           "--warmup, --rate and --patients not negative\n");
+    eprint(
+        "labvault: bench ingest: --connections (1-1024) and --seconds must be positive; "
+        "--warmup, --rate and --patients not negative\n");
     return kExitUsage;
   }
-  if (args.id_prefix.size() > 8 ||
-      !std::ranges::all_of(args.id_prefix, [](char c) { return std::isalnum(static_cast<unsigned char>(c)); })) {
+  if (args.id_prefix.size() > 8 || !std::ranges::all_of(args.id_prefix, [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c));
+      })) {
     eprint("labvault: bench ingest: --id-prefix: at most 8 letters or digits\n");
     return kExitUsage;
   }
@@ -388,32 +400,35 @@ int run_bench_ingest(const BenchIngestArgs& args) {
   double rate = static_cast<double>(total.in_window) / args.seconds;
   std::uint64_t failed = total.not_aa + total.wrong_id + total.io_errors;
 
-  fmt::print("labvault bench ingest: {} {} connection(s) to {}, {}; {} s measured after {} s "
-             "warm-up; {} byte message, ids prefixed {}\n",
-             args.connections, args.tls_ca ? "TLS" : "plaintext", args.to,
-             args.rate > 0 ? fmt::format("open loop at {:.0f} msgs/s offered", args.rate)
-                           : std::string("closed loop (next message when the ACK arrives)"),
-             args.seconds, args.warmup, text.size(), prefix);
-  fmt::print("  accepted (AA): {} measured + {} warm-up; not AA: {}; wrong MSA-2: {}; I/O errors: "
-             "{} ({} reconnects){}\n",
-             total.ok, total.warmup_sent, total.not_aa, total.wrong_id, total.io_errors,
-             total.reconnects,
-             total.behind ? fmt::format("; {} scheduled messages never sent (fell behind; those "
-                                        "due in the window count as latency, their wait until "
-                                        "the end)",
-                                        total.behind)
-                          : "");
+  fmt::print(
+      "labvault bench ingest: {} {} connection(s) to {}, {}; {} s measured after {} s "
+      "warm-up; {} byte message, ids prefixed {}\n",
+      args.connections, args.tls_ca ? "TLS" : "plaintext", args.to,
+      args.rate > 0 ? fmt::format("open loop at {:.0f} msgs/s offered", args.rate)
+                    : std::string("closed loop (next message when the ACK arrives)"),
+      args.seconds, args.warmup, text.size(), prefix);
+  fmt::print(
+      "  accepted (AA): {} measured + {} warm-up; not AA: {}; wrong MSA-2: {}; I/O errors: "
+      "{} ({} reconnects){}\n",
+      total.ok, total.warmup_sent, total.not_aa, total.wrong_id, total.io_errors, total.reconnects,
+      total.behind ? fmt::format("; {} scheduled messages never sent (fell behind; those "
+                                 "due in the window count as latency, their wait until "
+                                 "the end)",
+                                 total.behind)
+                   : "");
   if (!total.first_problem.empty()) fmt::print("  first problem: {}\n", total.first_problem);
-  fmt::print("  throughput: {:.0f} msgs/s; ACK latency{}: p50 {:.3f} ms, p90 {:.3f} ms, p99 {:.3f} "
-             "ms, p99.9 {:.3f} ms, max {:.3f} ms\n",
-             rate, args.rate > 0 ? " from scheduled send" : "", percentile_ms(latency, 50),
-             percentile_ms(latency, 90), percentile_ms(latency, 99), percentile_ms(latency, 99.9),
-             latency.empty() ? 0.0 : latency.back() / 1000.0);
-  fmt::print("ingest_msgs_per_s={:.0f} p50_ms={:.3f} p90_ms={:.3f} p99_ms={:.3f} max_ms={:.3f} "
-             "ok={} failed={} behind={} offered_per_s={:.0f} connections={} seconds={}\n",
-             rate, percentile_ms(latency, 50), percentile_ms(latency, 90),
-             percentile_ms(latency, 99), latency.empty() ? 0.0 : latency.back() / 1000.0,
-             total.ok, failed, total.behind, args.rate, args.connections, args.seconds);
+  fmt::print(
+      "  throughput: {:.0f} msgs/s; ACK latency{}: p50 {:.3f} ms, p90 {:.3f} ms, p99 {:.3f} "
+      "ms, p99.9 {:.3f} ms, max {:.3f} ms\n",
+      rate, args.rate > 0 ? " from scheduled send" : "", percentile_ms(latency, 50),
+      percentile_ms(latency, 90), percentile_ms(latency, 99), percentile_ms(latency, 99.9),
+      latency.empty() ? 0.0 : latency.back() / 1000.0);
+  fmt::print(
+      "ingest_msgs_per_s={:.0f} p50_ms={:.3f} p90_ms={:.3f} p99_ms={:.3f} max_ms={:.3f} "
+      "ok={} failed={} behind={} offered_per_s={:.0f} connections={} seconds={}\n",
+      rate, percentile_ms(latency, 50), percentile_ms(latency, 90), percentile_ms(latency, 99),
+      latency.empty() ? 0.0 : latency.back() / 1000.0, total.ok, failed, total.behind, args.rate,
+      args.connections, args.seconds);
   std::fflush(stdout);
   if (shared.abort && total.ok == 0 && total.warmup_sent == 0) return kExitUserError;
   return failed == 0 && !shared.abort ? kExitOk : kExitUserError;

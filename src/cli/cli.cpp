@@ -113,8 +113,7 @@ int run(int argc, char** argv) {
                  "Published checkpoints to compare (default: [audit] publish_file)");
   CLI::App* ac = a->add_subcommand("checkpoint", "Sign a checkpoint over every record now");
   CLI::App* ap = a->add_subcommand("prove", "Inclusion proof of one record (JSON)");
-  ap->add_option("--record", audit.record, "Record number")->required()->check(
-      CLI::PositiveNumber);
+  ap->add_option("--record", audit.record, "Record number")->required()->check(CLI::PositiveNumber);
   ap->add_option("-o,--output", audit.output, "Write the proof here (default: stdout)");
   CLI::App* avp = a->add_subcommand("verify-proof", "Check a proof offline (no config needed)");
   avp->add_option("proof", audit.proof, "Proof file from labvault audit prove")->required();
@@ -147,8 +146,7 @@ int run(int argc, char** argv) {
   }
   std::vector<CLI::App*> audit_with_config = {av, ac, ap, ak, ae, aq, at, af};
   for (CLI::App* sub : audit_with_config) {
-    sub->add_option("--config", audit.config, "labvault.toml written by labvault init")
-        ->required();
+    sub->add_option("--config", audit.config, "labvault.toml written by labvault init")->required();
   }
 
   BenchArgs bench;
@@ -202,8 +200,9 @@ int run(int argc, char** argv) {
   bi->add_option("--rate", bench_ingest.rate, "Offered msgs/s in all; 0 = closed loop");
   bi->add_option("--patients", bench_ingest.patients, "Distinct patients (0 = one per message)");
   bi->add_option("--id-prefix", bench_ingest.id_prefix, "MSH-10 prefix (default B)");
-  bi->add_option("file", bench_ingest.file, "HL7 message to send")->required()->check(
-      CLI::ExistingFile);
+  bi->add_option("file", bench_ingest.file, "HL7 message to send")
+      ->required()
+      ->check(CLI::ExistingFile);
 
   try {
     app.parse(argc, argv);

@@ -107,8 +107,8 @@ struct BenchIngestArgs {
   std::filesystem::path file;  // the message to send, made unique per copy
   int connections = 8;
   double seconds = 10, warmup = 1;
-  double rate = 0;            // msgs/s offered in all; 0: closed loop (as fast as ACKs come)
-  int patients = 0;           // distinct patients cycled through; 0: a new one per message
+  double rate = 0;              // msgs/s offered in all; 0: closed loop (as fast as ACKs come)
+  int patients = 0;             // distinct patients cycled through; 0: a new one per message
   std::string id_prefix = "B";  // MSH-10 prefix, so runs against one store do not collide
 };
 

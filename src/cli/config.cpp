@@ -116,12 +116,12 @@ model::Result<Config> load_config(const fs::path& file) {
         sc.tls_subject = (*t)["tls_subject"].value_or(std::string());
       }
       if (!t || sc.id.empty() || sc.lab.empty() || sc.application.empty()) {
-        return model::fail(ErrorCode::kConfig,
-                           fmt::format("[[ingest.senders]] number {} needs id, lab and application "
-                                       "(and usually facility)",
-                                       n),
-                           {.file = file.string(),
-                            .line = t ? static_cast<int>(t->source().begin.line) : 0});
+        return model::fail(
+            ErrorCode::kConfig,
+            fmt::format("[[ingest.senders]] number {} needs id, lab and application "
+                        "(and usually facility)",
+                        n),
+            {.file = file.string(), .line = t ? static_cast<int>(t->source().begin.line) : 0});
       }
       config.senders.push_back(std::move(sc));
     }
@@ -159,7 +159,8 @@ std::string render_senders(const std::vector<SenderConfig>& senders) {
     out += fmt::format("[[ingest.senders]]\nid = {}\nlab = {}\napplication = {}\nfacility = {}\n",
                        toml_string(s.id), toml_string(s.lab), toml_string(s.application),
                        toml_string(s.facility));
-    if (!s.tls_subject.empty()) out += fmt::format("tls_subject = {}\n", toml_string(s.tls_subject));
+    if (!s.tls_subject.empty())
+      out += fmt::format("tls_subject = {}\n", toml_string(s.tls_subject));
   }
   return out;
 }
@@ -187,7 +188,8 @@ std::string render_config(const Config& c) {
       "checkpoint_interval_seconds = {}\n"
       "publish_file = {}\n"
       "\n"
-      "# [audit.syslog]               # stream every record to a SIEM, RFC 5424 over TLS (RFC 5425)\n"
+      "# [audit.syslog]               # stream every record to a SIEM, RFC 5424 over TLS (RFC "
+      "5425)\n"
       "# host = \"siem.example.org\"\n"
       "# port = 6514\n"
       "# ca_file = \"siem-ca.pem\"     # the collector's CA (required)\n"
@@ -196,7 +198,8 @@ std::string render_config(const Config& c) {
       "\n"
       "[mllp]\n"
       "# The HL7 v2 listener of `labvault serve`. Loopback may be plaintext; any other address\n"
-      "# needs tls_cert and tls_key (TLS 1.2+), and client_ca makes clients present a certificate.\n"
+      "# needs tls_cert and tls_key (TLS 1.2+), and client_ca makes clients present a "
+      "certificate.\n"
       "host = \"127.0.0.1\"\n"
       "port = 2575\n"
       "# tls_cert = \"server.pem\"\n"
@@ -214,9 +217,9 @@ std::string render_config(const Config& c) {
       "\n"
       "# [sensitivity]                # extra codes per sensitive category (see README)\n"
       "# hiv = [\"L|1320\"]\n",
-      toml_string(c.data_dir.string()), toml_string(c.keyring.string()),
-      c.audit.checkpoint_every, c.audit.checkpoint_interval_seconds,
-      toml_string(c.audit.publish_file.string()), render_senders(c.senders));
+      toml_string(c.data_dir.string()), toml_string(c.keyring.string()), c.audit.checkpoint_every,
+      c.audit.checkpoint_interval_seconds, toml_string(c.audit.publish_file.string()),
+      render_senders(c.senders));
 }
 
 std::string cli_actor() { return fmt::format("cli:{}", ::getuid()); }

@@ -2,6 +2,8 @@
 // mapping, FHIR Bundles) into one lab, with a progress bar on a terminal, a summary, and every
 // problem with its file and location. Files inside [ingest] spool_dir are overwritten and
 // removed once processed: they hold PHI in clear.
+#include "ingest/import.hpp"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -16,7 +18,6 @@
 #include "csv/csv.hpp"
 #include "hl7/file.hpp"
 #include "hl7/hl7.hpp"
-#include "ingest/import.hpp"
 
 namespace labvault::cli {
 

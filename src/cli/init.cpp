@@ -79,9 +79,12 @@ model::Result<std::string> add_demo(store::Store& store, audit::Log& log) {
   if (*existing) return std::string("demo lab DEMO already present");
   auto lab = store.create_lab(kDemoLabCode, kDemoLabName);
   if (!lab) return std::unexpected(lab.error());
-  audit::Event created{.lab = lab->id, .actor = cli_actor(), .role = "system-admin",
-                       .action = audit::Action::kConfigChange, .resource = "Lab/" +
-                       std::to_string(lab->id), .outcome_detail = "lab-created"};
+  audit::Event created{.lab = lab->id,
+                       .actor = cli_actor(),
+                       .role = "system-admin",
+                       .action = audit::Action::kConfigChange,
+                       .resource = "Lab/" + std::to_string(lab->id),
+                       .outcome_detail = "lab-created"};
   if (auto r = log.record(created); !r) return std::unexpected(r.error());
   model::SensitivityRules rules = model::SensitivityRules::defaults();
   std::vector<model::LabMessage> messages;
@@ -105,10 +108,13 @@ model::Result<std::string> add_demo(store::Store& store, audit::Log& log) {
     std::vector<audit::Event> imported;
     for (const auto& o : outcomes) {
       if (o.error) continue;
-      imported.push_back({.lab = lab->id, .actor = cli_actor(), .role = "system-admin",
+      imported.push_back({.lab = lab->id,
+                          .actor = cli_actor(),
+                          .role = "system-admin",
                           .action = audit::Action::kImport,
                           .resource = "InboundMessage/" + std::to_string(o.message_id),
-                          .patient = o.patient_id, .outcome_detail = "demo"});
+                          .patient = o.patient_id,
+                          .outcome_detail = "demo"});
     }
     return imported;
   };

@@ -66,8 +66,10 @@ int run_keys_rotate(const KeysArgs& args) {
     total += *n;
   }
   fmt::print("re-wrapped {} data keys under KEK version {}\n", total, *version);
-  audit::Event rotated{.actor = cli_actor(), .role = "system-admin",
-                       .action = audit::Action::kKeyRotation, .resource = "keyring",
+  audit::Event rotated{.actor = cli_actor(),
+                       .role = "system-admin",
+                       .action = audit::Action::kKeyRotation,
+                       .resource = "keyring",
                        .outcome_detail = fmt::format("kek-v{}-rewrapped-{}", *version, total)};
   if (auto r = opened->audit->record(rotated); !r) return print_error(r.error()), kExitUserError;
   auto stats = opened->store->key_stats();
@@ -78,8 +80,10 @@ int run_keys_rotate(const KeysArgs& args) {
       if (auto r = opened->store->retire_kek(old); !r) {
         return print_error(r.error()), kExitUserError;
       }
-      audit::Event retired{.actor = cli_actor(), .role = "system-admin",
-                           .action = audit::Action::kKeyRotation, .resource = "keyring",
+      audit::Event retired{.actor = cli_actor(),
+                           .role = "system-admin",
+                           .action = audit::Action::kKeyRotation,
+                           .resource = "keyring",
                            .outcome_detail = fmt::format("kek-v{}-retired", old)};
       if (auto r = opened->audit->record(retired); !r) {
         return print_error(r.error()), kExitUserError;
@@ -128,16 +132,19 @@ int run_keys_shred(const KeysArgs& args) {
     patients = *found;
   }
   for (store::Id id : patients) {
-    audit::Event shred{.lab = (*lab)->id, .actor = cli_actor(), .role = "system-admin",
+    audit::Event shred{.lab = (*lab)->id,
+                       .actor = cli_actor(),
+                       .role = "system-admin",
                        .action = audit::Action::kKeyShred,
-                       .resource = "Patient/" + std::to_string(id), .patient = id};
+                       .resource = "Patient/" + std::to_string(id),
+                       .patient = id};
     // Recorded before as well as after: shredding cannot be undone, so it never happens unless
     // the request is on record.
     audit::Event intent = shred;
     intent.outcome_detail = "requested";
     if (auto r = opened->audit->record(intent); !r) return print_error(r.error()), kExitUserError;
-    auto done = opened->audit->audited(
-        shred, [&] { return opened->store->shred_patient((*lab)->id, id); });
+    auto done =
+        opened->audit->audited(shred, [&] { return opened->store->shred_patient((*lab)->id, id); });
     if (!done) return print_error(done.error()), kExitUserError;
     fmt::print("shredded patient {} of lab {}: their data key is destroyed\n", id, args.lab);
   }

@@ -45,7 +45,8 @@ model::Result<std::pair<std::string, std::uint16_t>> parse_host_port(const std::
     return model::fail(model::ErrorCode::kUsage, "--to: expected HOST:PORT");
   }
   std::string host = to.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   return std::pair{host, static_cast<std::uint16_t>(port)};
 }
 

@@ -72,8 +72,10 @@ int run_serve(const ServeArgs& args) {
   // are audit events too: who tried, from where, and why it was refused.
   audit::Log& log = *opened->audit;
   auto on_event = [&log](const net::MllpPeer& peer, const net::MllpEvent& event) {
-    audit::Event e{.actor = "peer:unauthenticated", .action = audit::Action::kLoginFailed,
-                   .listener = "mllp", .outcome = audit::Outcome::kDenied};
+    audit::Event e{.actor = "peer:unauthenticated",
+                   .action = audit::Action::kLoginFailed,
+                   .listener = "mllp",
+                   .outcome = audit::Outcome::kDenied};
     switch (event.kind) {
       case net::MllpEventKind::kTlsHandshakeFailed:
         e.outcome_detail = "tls-handshake-failed";
@@ -94,8 +96,9 @@ int run_serve(const ServeArgs& args) {
                     std::move(reply));
   };
   auto oversize = [](const net::MllpPeer&) {
-    model::Error e{model::ErrorCode::kValueTooLong, "the message is larger than [mllp] "
-                                                    "max_frame_bytes",
+    model::Error e{model::ErrorCode::kValueTooLong,
+                   "the message is larger than [mllp] "
+                   "max_frame_bytes",
                    {}};
     hl7::AckOptions o;
     o.control_id = "NAK";

@@ -1,7 +1,6 @@
 #include "crypto/aead.hpp"
 
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 

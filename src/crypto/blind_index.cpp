@@ -63,7 +63,7 @@ std::string BlindIndexer::index(std::string_view domain, std::uint64_t scope,
             EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(input.data()),
                            input.size()) == 1 &&
             EVP_MAC_final(ctx.get(), mac.data(), &len, mac.size()) == 1;
-  wipe(input);  // holds the MRN or name being looked up
+  wipe(input);                                     // holds the MRN or name being looked up
   if (!ok || len < kBlindIndexSize) std::abort();  // HMAC-SHA-256 cannot fail
   return std::string(reinterpret_cast<const char*>(mac.data()), kBlindIndexSize);
 }

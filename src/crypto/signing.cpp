@@ -63,8 +63,7 @@ model::Result<std::string> SigningKey::sign(std::string_view message) const {
   return sig;
 }
 
-bool verify_signature(const PublicKey& key, std::string_view message,
-                      std::string_view signature) {
+bool verify_signature(const PublicKey& key, std::string_view message, std::string_view signature) {
   if (signature.size() != kEd25519SignatureSize) return false;
   PkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.data(), key.size()));
   MdCtxPtr ctx(EVP_MD_CTX_new());

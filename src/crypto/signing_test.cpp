@@ -25,8 +25,9 @@ TEST(Signing, MatchesRfc8032TestVector) {
   ASSERT_TRUE(sig.has_value());
   std::span<const std::uint8_t> sig_bytes(reinterpret_cast<const std::uint8_t*>(sig->data()),
                                           sig->size());
-  EXPECT_EQ(base64_encode(sig_bytes),
-            "5VZDAMNgrHKQhuLMgG6CioSHfx645dl02HPgZSJJAVVfuIIVkKM7rMYeOXAc+bRr0lv18FlbviRlUUFDjnoQCw==");
+  EXPECT_EQ(
+      base64_encode(sig_bytes),
+      "5VZDAMNgrHKQhuLMgG6CioSHfx645dl02HPgZSJJAVVfuIIVkKM7rMYeOXAc+bRr0lv18FlbviRlUUFDjnoQCw==");
   EXPECT_TRUE(verify_signature(pub, "", *sig));
 }
 

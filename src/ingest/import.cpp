@@ -37,8 +37,11 @@ model::Result<ImportSummary> import_messages(store::Store& store, audit::Log& lo
   summary.import_id = *import_id;
 
   auto base_event = [&] {
-    return audit::Event{.lab = request.lab, .actor = request.actor, .role = "lab-integration",
-                        .action = audit::Action::kImport, .listener = "import",
+    return audit::Event{.lab = request.lab,
+                        .actor = request.actor,
+                        .role = "lab-integration",
+                        .action = audit::Action::kImport,
+                        .listener = "import",
                         .outcome_detail = fmt::format("import-{}", *import_id)};
   };
   std::vector<audit::Event> refused;
@@ -64,8 +67,13 @@ model::Result<ImportSummary> import_messages(store::Store& store, audit::Log& lo
       // A message without a control id (some CSV and FHIR sources) is deduplicated by content.
       std::string control = fm.message->header.control_id;
       if (control.empty()) control = "sha256:" + hex(crypto::sha256(fm.raw));
-      inbound.push_back({sender_of(*fm.message, request.sender), control, request.kind, fm.raw,
-                         &*fm.message, *import_id, {}});
+      inbound.push_back({sender_of(*fm.message, request.sender),
+                         control,
+                         request.kind,
+                         fm.raw,
+                         &*fm.message,
+                         *import_id,
+                         {}});
       index.push_back(i);
     }
     if (!inbound.empty()) {

@@ -25,7 +25,9 @@ struct Pipeline::Item {
 
 namespace {
 
-std::string first_component(std::string_view field) { return std::string(field.substr(0, field.find('^'))); }
+std::string first_component(std::string_view field) {
+  return std::string(field.substr(0, field.find('^')));
+}
 
 model::DateTime to_datetime(std::int64_t us) {
   std::time_t t = us / 1'000'000;
@@ -194,8 +196,13 @@ void Pipeline::commit(std::vector<std::unique_ptr<Item>>& batch) {
     std::vector<store::Inbound> inbound;
     inbound.reserve(items.size());
     for (Item* item : items) {
-      inbound.push_back({item->sender_key, item->message.header.control_id, "hl7", item->raw,
-                         &item->message, std::nullopt, {}});
+      inbound.push_back({item->sender_key,
+                         item->message.header.control_id,
+                         "hl7",
+                         item->raw,
+                         &item->message,
+                         std::nullopt,
+                         {}});
     }
     auto events_for = [&](std::span<const store::Outcome> outcomes) {
       std::vector<audit::Event> events;

@@ -103,8 +103,7 @@ int check(const std::string& config_file, const std::string& lab_code, const std
       ++missing;
     }
   }
-  std::printf("crash_client: %zu acknowledged messages checked, %d missing\n", ids.size(),
-              missing);
+  std::printf("crash_client: %zu acknowledged messages checked, %d missing\n", ids.size(), missing);
   return missing == 0 ? 0 : 1;
 }
 

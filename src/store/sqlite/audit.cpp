@@ -75,16 +75,16 @@ Result<void> SqliteStore::insert_audit_rows(std::span<const AuditRow> rows) {
   if (rows.empty()) return {};
   auto last = db_->scalar("SELECT coalesce(max(seq), 0) FROM audit_log");
   if (!last) return std::unexpected(last.error());
-  auto insert = db_->prepare(fmt::format(
-      "INSERT INTO audit_log ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", kAuditColumns));
+  auto insert = db_->prepare(
+      fmt::format("INSERT INTO audit_log ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", kAuditColumns));
   if (!insert) return std::unexpected(insert.error());
   auto expected = static_cast<std::uint64_t>(*last) + 1;
   for (const AuditRow& r : rows) {
     // Another writer process got in between: the caller's chain is stale and must be rebuilt.
     if (r.seq != expected++) {
-      return model::fail(ErrorCode::kStorage,
-                         fmt::format("audit record {} does not follow record {} in the log",
-                                     r.seq, expected - 2));
+      return model::fail(
+          ErrorCode::kStorage,
+          fmt::format("audit record {} does not follow record {} in the log", r.seq, expected - 2));
     }
     (*insert)
         ->bind(1, static_cast<std::int64_t>(r.seq))
@@ -188,8 +188,7 @@ Result<void> SqliteStore::add_audit_checkpoint(const AuditCheckpoint& c) {
       "INSERT INTO audit_checkpoints (tree_size, time_us, root, key_id, signature, frontier, "
       "chain) VALUES (?, ?, ?, ?, ?, ?, ?)");
   if (!s) return std::unexpected(s.error());
-  (*s)
-      ->bind(1, static_cast<std::int64_t>(c.tree_size))
+  (*s)->bind(1, static_cast<std::int64_t>(c.tree_size))
       .bind(2, c.time_us)
       .bind_blob(3, c.root)
       .bind_text(4, c.key_id)

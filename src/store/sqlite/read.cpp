@@ -219,8 +219,9 @@ Result<std::optional<Id>> SqliteStore::find_message(Id lab, std::string_view sen
                                                     std::string_view control_id) {
   std::lock_guard lock(mu_);
   // The same index and scope as the dedupe check of store_messages (write.cpp).
-  std::string control = keyring_.blind_indexer().index(
-      "msh-10", static_cast<std::uint64_t>(lab), std::string(sender) + '\x1f' + std::string(control_id));
+  std::string control =
+      keyring_.blind_indexer().index("msh-10", static_cast<std::uint64_t>(lab),
+                                     std::string(sender) + '\x1f' + std::string(control_id));
   auto s = db_->prepare(
       "SELECT id FROM inbound_messages WHERE lab_id = ? AND sender = ? AND control_index = ?");
   if (!s) return std::unexpected(s.error());

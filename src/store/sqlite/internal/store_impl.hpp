@@ -65,15 +65,14 @@ class SqliteStore final : public Store {
   Result<std::vector<AuditCheckpoint>> audit_checkpoints() override;
   Result<std::string> seal_audit_text(Id lab, Id patient, std::uint64_t seq,
                                       std::string_view text) override;
-  Result<std::string> open_audit_text(Id lab, std::uint64_t seq,
-                                      std::string_view sealed) override;
+  Result<std::string> open_audit_text(Id lab, std::uint64_t seq, std::string_view sealed) override;
 
   // --- keys.cpp
   // A new data key for a lab or a patient, inserted and cached; `id` comes from next_id.
   Result<KeyPtr> new_data_key(Id lab, std::string_view owner, Id patient);
   Result<KeyPtr> data_key(Id key_id);
   Result<Id> lab_key_id(Id lab);
-  Result<Id> patient_key_id(Id lab, Id patient);  // audit.cpp
+  Result<Id> patient_key_id(Id lab, Id patient);     // audit.cpp
   void forget_keys_created_since(std::size_t mark);  // after a rollback
   // Drops cached keys when another connection committed (a shred elsewhere must take effect).
   Result<void> refresh_key_cache();
