@@ -11,33 +11,19 @@
 #include <fstream>
 #include <string>
 
+#include "support/cli_run.hpp"
+
 namespace {
 
+using labvault::testing::CliRun;
+using labvault::testing::labvault;
+
 namespace fs = std::filesystem;
-
-struct CliRun {
-  int exit_code;
-  std::string out;
-};
-
-CliRun labvault(const std::string& args) {
-  std::string cmd = std::string(LABVAULT_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 class CliAudit : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("labvault-cliaudit-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = labvault::testing::fresh_test_dir("cliaudit");
     CliRun init = labvault("init --data " + (dir_ / "data").string() + " --demo");
     ASSERT_EQ(init.exit_code, 0) << init.out;
     CliRun rotate = labvault("keys rotate --config " + config());

@@ -10,24 +10,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/cli_run.hpp"
+
 namespace {
 
+using labvault::testing::CliRun;
+using labvault::testing::labvault;
+
 namespace fs = std::filesystem;
-
-struct CliRun {
-  int exit_code;
-  std::string out;
-};
-
-CliRun labvault(const std::string& args, const std::string& stdin_text = "") {
-  std::string cmd = "printf '%s' '" + stdin_text + "' | " + LABVAULT_BINARY + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 std::vector<fs::path> tree(const fs::path& dir) {
   std::vector<fs::path> out;
@@ -39,13 +29,7 @@ std::vector<fs::path> tree(const fs::path& dir) {
 
 class CliKeys : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("labvault-clikeys-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = labvault::testing::fresh_test_dir("clikeys"); }
   void TearDown() override { fs::remove_all(dir_); }
   std::string data() const { return (dir_ / "data").string(); }
   std::string keyring() const { return (dir_ / "labvault.keyring").string(); }

@@ -14,26 +14,15 @@
 #include <string>
 #include <thread>
 
+#include "support/cli_run.hpp"
 #include "support/test_certs.hpp"
 
 namespace {
 
+using labvault::testing::CliRun;
+using labvault::testing::labvault;
+
 namespace fs = std::filesystem;
-
-struct CliRun {
-  int exit_code;
-  std::string out;
-};
-
-CliRun labvault(const std::string& args) {
-  std::string cmd = std::string(LABVAULT_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
@@ -43,11 +32,7 @@ std::string slurp(const fs::path& p) {
 class CliServe : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("labvault-cliserve-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = labvault::testing::fresh_test_dir("cliserve");
     ASSERT_EQ(labvault("init --data " + (dir_ / "data").string() + " --demo").exit_code, 0);
     pki_ = labvault::testing::make_test_pki(dir_, "lab-", "analyzer-7");
     stranger_ = labvault::testing::make_test_pki(dir_, "other-", "analyzer-7");

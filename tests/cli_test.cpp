@@ -9,37 +9,21 @@
 #include <fstream>
 #include <map>
 
+#include "support/cli_run.hpp"
 #include "support/testdata.hpp"
 
 namespace {
 
+using labvault::testing::CliRun;
+using labvault::testing::labvault;
+
 namespace fs = std::filesystem;
-
-struct CliRun {
-  int exit_code;
-  std::string out;  // stdout and stderr together
-};
-
-CliRun labvault(const std::string& args) {
-  std::string cmd = std::string(LABVAULT_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 std::string data(const std::string& rel) { return labvault::testing::testdata(rel).string(); }
 
 class Cli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("labvault-cli-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = labvault::testing::fresh_test_dir("cli"); }
   void TearDown() override { fs::remove_all(dir_); }
   std::string tmp(const std::string& name) { return (dir_ / name).string(); }
   void write(const std::string& name, const std::string& text) {
