@@ -121,6 +121,12 @@ std::string table_line(const store::AuditRow& row, const audit::ParsedEntry& p) 
                      p.event.outcome_detail.empty() ? "" : " (" + p.event.outcome_detail + ")");
 }
 
+// A bad flag value (a time that does not parse) is a usage error: exit 2, not 1.
+int exit_for(const model::Error& e) {
+  print_error(e);
+  return e.code == ErrorCode::kUsage ? kExitUsage : kExitUserError;
+}
+
 constexpr const char* kTableHeader =
     "     seq  time (UTC)                   actor        role               action         "
     "resource                patient  outcome\n";
@@ -146,10 +152,7 @@ int run_audit_export(const AuditArgs& args) {
   auto s = open_session(args);
   if (!s) return print_error(s.error()), kExitUserError;
   auto q = query_of(args, *s);
-  if (!q) {
-    print_error(q.error());
-    return q.error().code == ErrorCode::kUsage ? kExitUsage : kExitUserError;
-  }
+  if (!q) return exit_for(q.error());
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   std::string out;
@@ -194,10 +197,7 @@ int run_audit_query(const AuditArgs& args) {
   auto s = open_session(args);
   if (!s) return print_error(s.error()), kExitUserError;
   auto q = query_of(args, *s);
-  if (!q) {
-    print_error(q.error());
-    return q.error().code == ErrorCode::kUsage ? kExitUsage : kExitUserError;
-  }
+  if (!q) return exit_for(q.error());
   std::string out = args.format == "table" ? kTableHeader : "";
   auto n = for_each_record(*s->opened.store, *q, [&](const store::AuditRow& row) {
     if (args.format == "jsonl") {
