@@ -321,15 +321,9 @@ int run_bench_ingest(const BenchIngestArgs& args) {
     eprint("labvault: bench ingest: --id-prefix: at most 8 letters or digits\n");
     return kExitUsage;
   }
-  auto target = parse_host_port(args.to);
-  if (!target) return print_error(target.error()), kExitUsage;
-  net::MllpClientOptions o;
-  o.host = target->first;
-  o.port = target->second;
-  if (args.tls_ca) {
-    o.tls = net::TlsClientOptions{args.tls_ca->string(), args.cert ? args.cert->string() : "",
-                                  args.key ? args.key->string() : "", args.server_name};
-  }
+  auto options = mllp_client_options(args.to, args.tls_ca, args.cert, args.key, args.server_name);
+  if (!options) return print_error(options.error()), kExitUsage;
+  net::MllpClientOptions& o = *options;
 
   auto bytes = read_file(args.file);
   if (!bytes) return print_error(bytes.error()), kExitUserError;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/error.hpp"
+#include "net/mllp_client.hpp"
 
 namespace labvault::cli {
 
@@ -112,9 +113,12 @@ struct BenchIngestArgs {
   std::string id_prefix = "B";  // MSH-10 prefix, so runs against one store do not collide
 };
 
-// "HOST:PORT" or "[v6]:PORT".
-[[nodiscard]] model::Result<std::pair<std::string, std::uint16_t>> parse_host_port(
-    const std::string& to);
+// MLLP client settings from `send`-style flags: --to HOST:PORT (or [v6]:PORT), TLS when a CA is
+// given. kUsage for a malformed --to.
+[[nodiscard]] model::Result<net::MllpClientOptions> mllp_client_options(
+    const std::string& to, const std::optional<std::filesystem::path>& tls_ca,
+    const std::optional<std::filesystem::path>& cert,
+    const std::optional<std::filesystem::path>& key, const std::string& server_name);
 
 int run_bench_ingest(const BenchIngestArgs& args);
 int run_import(const ImportArgs& args);

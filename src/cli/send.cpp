@@ -34,6 +34,8 @@ std::string summarize(std::string_view ack) {
 
 }  // namespace
 
+namespace {
+
 model::Result<std::pair<std::string, std::uint16_t>> parse_host_port(const std::string& to) {
   auto colon = to.rfind(':');
   int port = 0;
@@ -50,16 +52,28 @@ model::Result<std::pair<std::string, std::uint16_t>> parse_host_port(const std::
   return std::pair{host, static_cast<std::uint16_t>(port)};
 }
 
-int run_send(const SendArgs& args) {
-  auto target = parse_host_port(args.to);
-  if (!target) return print_error(target.error()), kExitUsage;
+}  // namespace
+
+model::Result<net::MllpClientOptions> mllp_client_options(
+    const std::string& to, const std::optional<std::filesystem::path>& tls_ca,
+    const std::optional<std::filesystem::path>& cert,
+    const std::optional<std::filesystem::path>& key, const std::string& server_name) {
+  auto target = parse_host_port(to);
+  if (!target) return std::unexpected(target.error());
   net::MllpClientOptions o;
   o.host = target->first;
   o.port = target->second;
-  if (args.tls_ca) {
-    o.tls = net::TlsClientOptions{args.tls_ca->string(), args.cert ? args.cert->string() : "",
-                                  args.key ? args.key->string() : "", args.server_name};
+  if (tls_ca) {
+    o.tls = net::TlsClientOptions{tls_ca->string(), cert ? cert->string() : "",
+                                  key ? key->string() : "", server_name};
   }
+  return o;
+}
+
+int run_send(const SendArgs& args) {
+  auto options = mllp_client_options(args.to, args.tls_ca, args.cert, args.key, args.server_name);
+  if (!options) return print_error(options.error()), kExitUsage;
+  net::MllpClientOptions& o = *options;
   auto client = net::MllpClient::connect(o);
   if (!client) return print_error(client.error()), kExitUserError;
   int sent = 0, accepted = 0;
