@@ -1,6 +1,7 @@
 // `labvault serve` and `labvault send` end to end over real TLS sockets: mutual TLS accepted for
 // a known client certificate whose CN the sender rule names; a client certificate from an
-// unknown CA refused and audited; plaintext refused off loopback before anything starts.
+// unknown CA refused and audited; plaintext refused off loopback before anything starts; audit
+// records stream to a TLS syslog collector while serving.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -125,6 +126,78 @@ TEST_F(CliServe, MutualTlsAcceptsTheKnownAnalyzerAndRefusesAndAuditsAStranger) {
   EXPECT_NE(q.out.find("tls-handshake-failed"), std::string::npos) << q.out;
   CliRun created = labvault("audit query --config " + config() + " --user sender:analyzer-7");
   EXPECT_NE(created.out.find("1 records"), std::string::npos) << created.out;
+}
+
+// A TLS syslog collector: `openssl s_server`, which prints what it receives.
+class Collector {
+ public:
+  Collector(const labvault::testing::TestPki& pki, const fs::path& out) : out_(out) {
+    int input[2];  // s_server ends a session when its stdin ends: hold it open
+    if (pipe(input) != 0) return;
+    stdin_ = input[1];
+    pid_ = fork();
+    if (pid_ == 0) {
+      ::dup2(input[0], STDIN_FILENO);
+      ::close(input[1]);
+      FILE* f = std::freopen(out.c_str(), "w", stdout);
+      (void)f;
+      ::dup2(STDOUT_FILENO, STDERR_FILENO);
+      execlp("openssl", "openssl", "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-cert",
+             pki.server_cert.c_str(), "-key", pki.server_key.c_str(), nullptr);
+      _exit(127);
+    }
+    ::close(input[0]);
+  }
+  ~Collector() {
+    if (pid_ > 0) kill(pid_, SIGTERM), waitpid(pid_, nullptr, 0);
+    if (stdin_ >= 0) ::close(stdin_);
+  }
+  int port() const {
+    return wait_for("ACCEPT 127.0.0.1:") ? std::stoi(after("ACCEPT 127.0.0.1:")) : -1;
+  }
+  // Waits (bounded) until the collector's output holds `text`.
+  bool wait_for(const std::string& text) const {
+    for (int i = 0; i < 400; ++i) {
+      if (slurp(out_).find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return false;
+  }
+  std::string received() const { return slurp(out_); }
+
+ private:
+  std::string after(const std::string& text) const {
+    std::string all = slurp(out_);
+    return all.substr(all.find(text) + text.size());
+  }
+  fs::path out_;
+  pid_t pid_ = 0;
+  int stdin_ = -1;
+};
+
+TEST_F(CliServe, EachAuditRecordStreamsToTheSiemWhileServing) {
+  Collector siem(pki_, dir_ / "siem.out");
+  int siem_port = siem.port();
+  ASSERT_GT(siem_port, 0) << siem.received();
+  configure("host = \"127.0.0.1\"\nport = 0\ntls_cert = \"" + pki_.server_cert.string() +
+            "\"\ntls_key = \"" + pki_.server_key.string() + "\"\nclient_ca = \"" +
+            pki_.ca.string() + "\"\n");
+  std::ofstream(config(), std::ios::app)
+      << "\n[audit.syslog]\nhost = \"127.0.0.1\"\nport = " << siem_port << "\nca_file = \""
+      << pki_.ca.string() << "\"\ncursor_dir = \"" << (dir_ / "cursor").string() << "\"\n";
+  int port = start();
+  ASSERT_GT(port, 0) << slurp(log_);
+  CliRun ok = labvault("send --to 127.0.0.1:" + std::to_string(port) + " --tls-ca " +
+                       pki_.ca.string() + " --cert " + pki_.client_cert.string() + " --key " +
+                       pki_.client_key.string() + " " + message("SIEM-1"));
+  ASSERT_NE(ok.out.find(": AA"), std::string::npos) << ok.out;
+  // The ingest record (actor sender:analyzer-7) arrives while serve runs, without PHI.
+  EXPECT_TRUE(siem.wait_for("sender:analyzer-7")) << siem.received();
+  std::string received = siem.received();
+  EXPECT_NE(received.find("labvault"), std::string::npos);
+  for (const char* canary : {"TLS-MRN-1", "Tls", "13.1"}) {
+    EXPECT_EQ(received.find(canary), std::string::npos) << canary;
+  }
 }
 
 TEST_F(CliServe, PlaintextOffLoopbackIsRefusedAtStart) {

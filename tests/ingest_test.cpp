@@ -42,9 +42,14 @@ class IngestTest : public StoreTest {
     auto log = audit::Log::open(*store_, *keyring_, {});
     ASSERT_TRUE(log.has_value());
     log_ = std::move(*log);
+    auto other = store_->create_lab("LABB", "Lab B");
+    ASSERT_TRUE(other.has_value());
+    other_lab_ = other->id;
     ingest::Options o;
     o.senders = {{"analyzer-1", lab_, "ANALYZER", "LAB1", ""},
-                 {"lis-2", lab_, "LIS", "LAB2", "lis2.example.org"}};
+                 {"lis-2", lab_, "LIS", "LAB2", "lis2.example.org"},
+                 {"relay-3", lab_, "", "", "relay3.example.org"},
+                 {"lab-b", other_lab_, "BANALYZER", "LABB", ""}};
     pipeline_ = std::make_unique<ingest::Pipeline>(*store_, *log_, o);
     pipeline_->start();
   }
@@ -69,7 +74,13 @@ class IngestTest : public StoreTest {
 
   std::unique_ptr<audit::Log> log_;
   std::unique_ptr<ingest::Pipeline> pipeline_;
+  store::Id other_lab_ = 0;
 };
+
+std::string from(std::string message, std::string_view app_and_facility) {
+  message.replace(message.find("ANALYZER|LAB1"), 13, app_and_facility);
+  return message;
+}
 
 TEST_F(IngestTest, AcceptedMessageIsStoredWithItsAuditRecordBeforeTheAa) {
   Ack a = read_ack(send(oru(CanaryPatient{}, "M-1")));
@@ -122,6 +133,33 @@ TEST_F(IngestTest, UnknownSenderAndSenderWithTheWrongCertificateAreDeniedAndAudi
   int denied = 0;
   for (const auto& row : audit_rows()) denied += row.outcome == "denied";
   EXPECT_EQ(denied, 2);
+}
+
+TEST_F(IngestTest, ACertificateOnlySenderRelaysAnyFacilityOfItsLabButNoOtherLabs) {
+  // A relay identified by its certificate alone may send for facilities nobody configured.
+  EXPECT_EQ(
+      read_ack(send(from(oru(CanaryPatient{}, "R-1"), "HUB|SITE9"), "relay3.example.org")).code,
+      "AA");
+  EXPECT_NE(read_ack(send(from(oru(CanaryPatient{}, "R-2"), "HUB|SITE9"))).code, "AA");
+  EXPECT_NE(
+      read_ack(send(from(oru(CanaryPatient{}, "R-3"), "HUB|SITE9"), "stranger.example.org")).code,
+      "AA");
+  // Its own lab's configured facility is fine; another lab's is a false claim.
+  EXPECT_EQ(read_ack(send(oru(CanaryPatient{}, "R-4"), "relay3.example.org")).code, "AA");
+  EXPECT_NE(
+      read_ack(send(from(oru(CanaryPatient{}, "R-5"), "BANALYZER|LABB"), "relay3.example.org"))
+          .code,
+      "AA");
+  auto b = store_->list_patients(other_lab_);
+  ASSERT_TRUE(b.has_value());
+  EXPECT_TRUE(b->empty());
+  int mismatches = 0, unknown = 0;
+  for (const auto& row : audit_rows()) {
+    mismatches += row.entry.find("sender-identity-mismatch") != std::string::npos;
+    unknown += row.entry.find("unknown-sender") != std::string::npos;
+  }
+  EXPECT_EQ(mismatches, 1);
+  EXPECT_EQ(unknown, 2);
 }
 
 TEST_F(IngestTest, ConcurrentConnectionsShareGroupCommitsAndEveryAaIsStored) {

@@ -115,11 +115,12 @@ model::Result<Config> load_config(const fs::path& file) {
         sc.facility = (*t)["facility"].value_or(std::string());
         sc.tls_subject = (*t)["tls_subject"].value_or(std::string());
       }
-      if (!t || sc.id.empty() || sc.lab.empty() || sc.application.empty()) {
+      if (!t || sc.id.empty() || sc.lab.empty() ||
+          (sc.application.empty() && sc.tls_subject.empty())) {
         return model::fail(
             ErrorCode::kConfig,
             fmt::format("[[ingest.senders]] number {} needs id, lab and application "
-                        "(and usually facility)",
+                        "(and usually facility), or id, lab and tls_subject",
                         n),
             {.file = file.string(), .line = t ? static_cast<int>(t->source().begin.line) : 0});
       }
@@ -212,7 +213,8 @@ std::string render_config(const Config& c) {
       "# spool_dir = \"/srv/labvault/upload\"  # files imported from here are then removed\n"
       "\n"
       "# Sending systems and their labs, matched on MSH-3 and MSH-4 (and the client certificate's\n"
-      "# CN when tls_subject is set). Messages from anyone else are refused (AR) and audited.\n"
+      "# CN when tls_subject is set), or on tls_subject alone (no application) for a system that\n"
+      "# relays many facilities. Messages from anyone else are refused (AR) and audited.\n"
       "{}"
       "\n"
       "# [sensitivity]                # extra codes per sensitive category (see README)\n"

@@ -111,6 +111,41 @@ void Pipeline::refuse(Item& item, std::vector<model::Error> errors, audit::Outco
   item.done(std::move(reply));
 }
 
+// A rule names MSH-3/MSH-4 (optionally tied to a certificate) or only a certificate, for a
+// system that relays many facilities. The certificate wins: a message whose MSH-3/MSH-4 belong
+// to another certificate or another lab than the connection's is a claim to be someone else.
+std::expected<const SenderRule*, std::pair<model::Error, std::string_view>>
+Pipeline::resolve_sender(std::string_view app, std::string_view facility,
+                         std::string_view tls_subject) const {
+  const SenderRule* by_header = nullptr;
+  const SenderRule* by_certificate = nullptr;
+  for (const SenderRule& rule : options_.senders) {
+    if (!rule.application.empty()) {
+      if (!by_header && rule.application == app && rule.facility == facility) by_header = &rule;
+    } else if (!by_certificate && !tls_subject.empty() && rule.tls_subject == tls_subject) {
+      by_certificate = &rule;
+    }
+  }
+  auto mismatch = [] {
+    return std::unexpected(
+        std::pair{model::Error{ErrorCode::kTableValue,
+                               "the sending facility does not match the client certificate",
+                               {.segment = "MSH", .segment_index = 1, .field = 4}},
+                  std::string_view("sender-identity-mismatch")});
+  };
+  if (by_header) {
+    if (!by_header->tls_subject.empty() && by_header->tls_subject != tls_subject) return mismatch();
+    if (by_certificate && by_certificate->lab != by_header->lab) return mismatch();
+    return by_header;
+  }
+  if (by_certificate) return by_certificate;
+  return std::unexpected(
+      std::pair{model::Error{ErrorCode::kTableValue,
+                             "the sending application and facility are not a configured sender",
+                             {.segment = "MSH", .segment_index = 1, .field = 3}},
+                std::string_view("unknown-sender")});
+}
+
 void Pipeline::submit(std::string message, Source source, Done done) {
   auto item = std::make_unique<Item>();
   item->raw = std::move(message);
@@ -131,25 +166,12 @@ void Pipeline::submit(std::string message, Source source, Done done) {
   const model::MessageHeader& h = item->message.header;
   std::string app = first_component(h.sending_application);
   std::string facility = first_component(h.sending_facility);
-  for (const SenderRule& rule : options_.senders) {
-    if (rule.application == app && rule.facility == facility) {
-      item->sender = &rule;
-      break;
-    }
+  auto sender = resolve_sender(app, facility, item->source.tls_subject);
+  if (!sender) {
+    auto [error, detail] = sender.error();
+    return refuse(*item, {std::move(error)}, audit::Outcome::kDenied, std::string(detail));
   }
-  if (item->sender == nullptr) {
-    model::Error e{ErrorCode::kTableValue,
-                   "the sending application and facility are not a configured sender",
-                   {.segment = "MSH", .segment_index = 1, .field = 3}};
-    return refuse(*item, {e}, audit::Outcome::kDenied, "unknown-sender");
-  }
-  // A sender that claims a lab its certificate does not belong to.
-  if (!item->sender->tls_subject.empty() && item->sender->tls_subject != item->source.tls_subject) {
-    model::Error e{ErrorCode::kTableValue,
-                   "the sending facility does not match the client certificate",
-                   {.segment = "MSH", .segment_index = 1, .field = 4}};
-    return refuse(*item, {e}, audit::Outcome::kDenied, "sender-identity-mismatch");
-  }
+  item->sender = *sender;
   options_.sensitivity.apply(item->message);
   item->sender_key = app + "^" + facility;
   {

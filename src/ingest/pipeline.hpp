@@ -9,11 +9,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <expected>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "audit/log.hpp"
@@ -24,7 +26,8 @@ namespace labvault::ingest {
 
 // Which lab a sending system belongs to. A message is accepted only from a configured sender,
 // matched on MSH-3 and MSH-4 (first components) and, when `tls_subject` is set, on the client
-// certificate's subject CN as well.
+// certificate's subject CN as well; a rule with only `tls_subject` (empty application) accepts
+// any MSH-3/MSH-4 on a connection with that certificate, unless they are another sender's.
 struct SenderRule {
   std::string id;  // the sender's audit actor becomes "sender:<id>"
   store::Id lab = 0;
@@ -78,6 +81,10 @@ class Pipeline {
   void refuse(Item& item, std::vector<model::Error> errors, audit::Outcome outcome,
               std::string detail);
   [[nodiscard]] std::string ack(const Item& item, std::span<const model::Error> errors);
+  // The configured sender of a message, or the refusal and its audit detail code.
+  [[nodiscard]] std::expected<const SenderRule*, std::pair<model::Error, std::string_view>>
+  resolve_sender(std::string_view app, std::string_view facility,
+                 std::string_view tls_subject) const;
 
   store::Store& store_;
   audit::Log& log_;
