@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libspdlog-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
-  libssl-dev libsqlite3-dev libargon2-dev liboath-dev libboost-dev
+  libssl-dev libsqlite3-dev libargon2-dev liboath-dev libzxcvbn-dev libboost-dev
 )
 # Extra groups: fuzz (libFuzzer needs clang 19; Debian's clang 14 cannot build <expected>) and
 # node (the FHIR schema validator and the hl7parser benchmark peer).

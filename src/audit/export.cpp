@@ -423,9 +423,11 @@ SyslogEvent to_syslog_event(const ParsedEntry& entry, const store::AuditRow& row
   SyslogEvent out;
   out.seq = entry.seq;
   out.time_us = e.time_us;
-  // RFC 5424 6.2.1: 6 informational, 5 notice, 4 warning. Break-glass always wants a look.
+  // RFC 5424 6.2.1: 6 informational, 5 notice, 4 warning, 1 alert. Break-glass always wants a
+  // look; a locked account (someone guessing passwords) is the security officer's alert.
   out.severity = e.outcome == Outcome::kSuccess ? 6 : e.outcome == Outcome::kDenied ? 5 : 4;
   if (e.action == Action::kBreakGlass) out.severity = 4;
+  if (e.action == Action::kLockout) out.severity = 1;
   out.msgid = std::string(to_string(e.action));
   auto param = [&](std::string_view name, std::string value) {
     if (!value.empty()) out.params.emplace_back(name, std::move(value));

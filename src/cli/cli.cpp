@@ -204,6 +204,8 @@ int run(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
 
+  auto run_identity = add_identity_commands(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -220,6 +222,7 @@ int run(int argc, char** argv) {
   // Modules report through Result; an exception here is a library failure (allocation,
   // filesystem) and still deserves a one-line message and exit 1 rather than an abort.
   try {
+    if (auto code = run_identity()) return *code;
     if (in->parsed()) return run_init(init);
     if (ks->parsed()) return run_keys_status(keys);
     if (kr->parsed()) return run_keys_rotate(keys);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,7 +14,14 @@
 #include "model/error.hpp"
 #include "net/mllp_client.hpp"
 
+namespace CLI {
+class App;
+}
+
 namespace labvault::cli {
+
+// Adds `user` and `client` (users.cpp); the result runs whichever was parsed, if one was.
+std::function<std::optional<int>()> add_identity_commands(CLI::App& app);
 
 struct ConvertArgs {
   std::string from, to;

@@ -102,6 +102,7 @@ model::Result<Config> load_config(const fs::path& file) {
     m.idle_timeout_seconds = static_cast<int>(*n);
   }
   config.ingest_spool = optional_path("ingest", "spool_dir");
+  config.token_endpoint = table["auth"]["token_endpoint"].value_or(config.token_endpoint);
   if (const toml::array* senders = table["ingest"]["senders"].as_array()) {
     int n = 0;
     for (const toml::node& node : *senders) {
@@ -211,6 +212,10 @@ std::string render_config(const Config& c) {
       "\n"
       "# [ingest]\n"
       "# spool_dir = \"/srv/labvault/upload\"  # files imported from here are then removed\n"
+      "\n"
+      "# [auth]\n"
+      "# token_endpoint = \"https://labvault.example.org:8443/auth/token\"  # SMART assertions' "
+      "aud\n"
       "\n"
       "# Sending systems and their labs, matched on MSH-3 and MSH-4 (and the client certificate's\n"
       "# CN when tls_subject is set), or on tls_subject alone (no application) for a system that\n"

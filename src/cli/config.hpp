@@ -56,6 +56,8 @@ struct Config {
   MllpConfig mllp;
   std::vector<SenderConfig> senders;
   std::filesystem::path ingest_spool;  // [ingest] spool_dir: uploads removed once imported
+  // [auth] token_endpoint: the SMART token URL clients put in their assertions' "aud".
+  std::string token_endpoint = "https://localhost:8443/auth/token";
 };
 
 // Reads and checks a config; errors name the file, line and key.

@@ -41,6 +41,10 @@ std::string_view issue_type(model::ErrorCode code) {
       return "processing";
     case C::kNotFound:
       return "not-found";
+    case C::kUnauthenticated:
+      return "login";
+    case C::kForbidden:
+      return "forbidden";
   }
   return "processing";
 }

@@ -74,6 +74,10 @@ std::string_view to_string(ErrorCode code) {
       return "storage error";
     case ErrorCode::kNotFound:
       return "not found";
+    case ErrorCode::kUnauthenticated:
+      return "not authenticated";
+    case ErrorCode::kForbidden:
+      return "forbidden";
   }
   return "error";
 }

@@ -29,6 +29,8 @@ enum class ErrorCode {
   kKey,       // a key is missing, shredded, or the keyring is unusable (permissions, format)
   kStorage,   // the database refused or failed an operation
   kNotFound,  // no such record (also what another lab's record looks like)
+  kUnauthenticated,  // who is asking is not established (bad credentials, expired session)
+  kForbidden,        // established, but not allowed to do this
 };
 
 // Where a problem is. Every member is optional (0 or empty means "not known"); to_string

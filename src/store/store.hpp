@@ -15,6 +15,7 @@
 
 #include "model/error.hpp"
 #include "model/lab.hpp"
+#include "store/identity.hpp"
 
 namespace labvault::store {
 
@@ -159,11 +160,12 @@ struct AuditQuery {
 using AuditRowsFor =
     std::function<model::Result<std::vector<AuditRow>>(std::span<const Outcome> outcomes)>;
 
-class Store {
+class Store : public IdentityStore {
  public:
-  virtual ~Store() = default;
+  ~Store() override = default;
 
-  // Labs (tenants). Codes are unique.
+  // Labs (tenants). Codes are unique. The system tenant (lab 0, identity data) is not a lab:
+  // neither listed nor found.
   [[nodiscard]] virtual model::Result<LabInfo> create_lab(std::string_view code,
                                                           std::string_view name) = 0;
   [[nodiscard]] virtual model::Result<std::optional<LabInfo>> find_lab(std::string_view code) = 0;

@@ -33,25 +33,6 @@ SqliteStore::SqliteStore(std::unique_ptr<Db> db, crypto::Keyring& keyring, Clock
 
 namespace {
 
-// Runs `body` in a write transaction; on failure everything it did is rolled back and any
-// data key it created is dropped from the cache (its id will be reused).
-template <typename F>
-auto in_transaction(SqliteStore& s, F&& body) -> decltype(body()) {
-  auto tx = Transaction::begin(*s.db_);
-  if (!tx) return std::unexpected(tx.error());
-  s.next_ids_.clear();
-  s.created_keys_.clear();
-  if (auto r = s.refresh_key_cache(); !r) return std::unexpected(r.error());
-  auto result = body();
-  if (result) {
-    if (auto c = tx->commit(); !c) result = std::unexpected(c.error());
-  }
-  if (!result) s.forget_keys_created_since(0);
-  s.created_keys_.clear();
-  s.next_ids_.clear();
-  return result;
-}
-
 LabInfo lab_from(Stmt& s) {
   return LabInfo{s.int64(0), std::string(s.text(1)), std::string(s.text(2))};
 }
@@ -59,7 +40,7 @@ LabInfo lab_from(Stmt& s) {
 }  // namespace
 
 Result<Id> SqliteStore::lab_exists(Id lab) {
-  auto stmt = db_->prepare("SELECT id FROM labs WHERE id = ?");
+  auto stmt = db_->prepare("SELECT id FROM labs WHERE id = ? AND id != 0");
   if (!stmt) return std::unexpected(stmt.error());
   (*stmt)->bind(1, lab);
   if ((*stmt)->step()) {
@@ -94,7 +75,7 @@ Result<LabInfo> SqliteStore::create_lab(std::string_view code, std::string_view 
 
 Result<std::optional<LabInfo>> SqliteStore::find_lab(std::string_view code) {
   std::lock_guard lock(mu_);
-  auto stmt = db_->prepare("SELECT id, code, name FROM labs WHERE code = ?");
+  auto stmt = db_->prepare("SELECT id, code, name FROM labs WHERE code = ? AND id != 0");
   if (!stmt) return std::unexpected(stmt.error());
   (*stmt)->bind_text(1, code);
   if (!(*stmt)->step()) {
@@ -108,7 +89,7 @@ Result<std::optional<LabInfo>> SqliteStore::find_lab(std::string_view code) {
 
 Result<std::vector<LabInfo>> SqliteStore::list_labs() {
   std::lock_guard lock(mu_);
-  auto stmt = db_->prepare("SELECT id, code, name FROM labs ORDER BY id");
+  auto stmt = db_->prepare("SELECT id, code, name FROM labs WHERE id != 0 ORDER BY id");
   if (!stmt) return std::unexpected(stmt.error());
   std::vector<LabInfo> labs;
   while ((*stmt)->step()) labs.push_back(lab_from(**stmt));

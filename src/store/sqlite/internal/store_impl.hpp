@@ -67,6 +67,37 @@ class SqliteStore final : public Store {
                                       std::string_view text) override;
   Result<std::string> open_audit_text(Id lab, std::uint64_t seq, std::string_view sealed) override;
 
+  // --- identity.cpp
+  Result<Id> create_user(const UserRecord& user) override;
+  Result<std::optional<UserRecord>> find_user(std::string_view username) override;
+  Result<UserRecord> read_user(Id user) override;
+  Result<std::vector<UserRecord>> list_users(std::optional<Id> lab) override;
+  Result<void> update_user(Id user, const UserChanges& changes) override;
+  Result<void> set_membership(Id user, Id lab, std::string_view role) override;
+  Result<int> count_failed_login(Id user, int max_failures, std::int64_t lock_until_us) override;
+  Result<bool> accept_totp_step(Id user, std::int64_t step) override;
+  Result<void> replace_recovery_codes(Id user, const std::vector<std::string>& hashes) override;
+  Result<bool> use_recovery_code(Id user, std::string_view hash, std::int64_t now_us) override;
+  Result<void> create_session(const SessionRecord& session) override;
+  Result<std::optional<SessionRecord>> find_session(std::string_view token_hash) override;
+  Result<void> update_session(const SessionRecord& session) override;
+  Result<int> end_user_sessions(Id user, std::string_view reason, std::int64_t now_us) override;
+  Result<Id> create_client(const ClientRecord& client) override;
+  Result<std::optional<ClientRecord>> find_client(std::string_view client_id) override;
+  Result<std::vector<ClientRecord>> list_clients(std::optional<Id> lab) override;
+  Result<void> revoke_client(Id client, std::int64_t now_us) override;
+  Result<bool> use_assertion_id(Id client, std::string_view jti_hash, std::int64_t expires_us,
+                                std::int64_t now_us) override;
+  Result<void> create_access_token(const AccessTokenRecord& t) override;
+  Result<std::optional<AccessTokenRecord>> find_access_token(std::string_view token_hash) override;
+  // The system tenant's (lab 0) data key, created on first use when `create` (in a transaction).
+  Result<KeyPtr> system_key(bool create);
+  [[nodiscard]] std::string username_index(std::string_view username) const;
+  Result<UserRecord> user_from(Stmt& s);
+  Result<void> read_memberships(UserRecord& u);
+  Result<void> write_credentials(Id user, std::string_view password_hash,
+                                 std::string_view totp_secret);
+
   // --- keys.cpp
   // A new data key for a lab or a patient, inserted and cached; `id` comes from next_id.
   Result<KeyPtr> new_data_key(Id lab, std::string_view owner, Id patient);
@@ -103,5 +134,24 @@ class SqliteStore final : public Store {
   std::int64_t data_version_ = -1;
   std::string aad_;  // reused buffer
 };
+
+// Runs `body` in a write transaction; on failure everything it did is rolled back and any
+// data key it created is dropped from the cache (its id will be reused).
+template <typename F>
+auto in_transaction(SqliteStore& s, F&& body) -> decltype(body()) {
+  auto tx = Transaction::begin(*s.db_);
+  if (!tx) return std::unexpected(tx.error());
+  s.next_ids_.clear();
+  s.created_keys_.clear();
+  if (auto r = s.refresh_key_cache(); !r) return std::unexpected(r.error());
+  auto result = body();
+  if (result) {
+    if (auto c = tx->commit(); !c) result = std::unexpected(c.error());
+  }
+  if (!result) s.forget_keys_created_since(0);
+  s.created_keys_.clear();
+  s.next_ids_.clear();
+  return result;
+}
 
 }  // namespace labvault::store::sqlite::internal

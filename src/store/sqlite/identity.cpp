@@ -1,0 +1,588 @@
+// The identity tables (migration 004): people sealed under the system tenant's key (lab 0),
+// sessions, clients, assertion ids and access tokens, all found by hashes or blind indexes.
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "store/sqlite/internal/store_impl.hpp"
+
+namespace labvault::store::sqlite::internal {
+
+using model::ErrorCode;
+
+namespace {
+
+constexpr Id kSystemLab = 0;
+// Ended sessions are kept this long for the security officer's questions, then dropped.
+constexpr std::int64_t kEndedSessionRetentionUs = 90LL * 24 * 3600 * 1'000'000;
+
+// Sealed records hold a few strings: each as a 4-byte little-endian length and its bytes.
+std::string pack(std::initializer_list<std::string_view> fields) {
+  std::string out;
+  for (std::string_view f : fields) {
+    auto n = static_cast<std::uint32_t>(f.size());
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    out.append(f);
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> unpack(std::string_view in, std::size_t count,
+                                        std::string_view what) {
+  std::vector<std::string> fields;
+  while (fields.size() < count) {
+    if (in.size() < 4) break;
+    std::uint32_t n = 0;
+    for (int i = 0; i < 4; ++i)
+      n |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+    in.remove_prefix(4);
+    if (in.size() < n) break;
+    fields.emplace_back(in.substr(0, n));
+    in.remove_prefix(n);
+  }
+  if (fields.size() != count || !in.empty()) {
+    return model::fail(ErrorCode::kStorage, fmt::format("{}: malformed sealed record", what));
+  }
+  return fields;
+}
+
+}  // namespace
+
+std::string SqliteStore::username_index(std::string_view username) const {
+  return keyring_.blind_indexer().index("username", 0, username);
+}
+
+Result<KeyPtr> SqliteStore::system_key(bool create) {
+  auto id = lab_key_id(kSystemLab);
+  if (id) return data_key(*id);
+  if (id.error().code != ErrorCode::kNotFound || !create) return std::unexpected(id.error());
+  return new_data_key(kSystemLab, "lab", 0);
+}
+
+Result<UserRecord> SqliteStore::user_from(Stmt& s) {
+  UserRecord u;
+  u.id = s.int64(0);
+  auto profile = open({"users", "profile", u.id, kSystemLab}, s.blob(1));
+  if (!profile) return std::unexpected(profile.error());
+  auto p = unpack(*profile, 4, "users.profile");
+  crypto::wipe(*profile);
+  if (!p) return std::unexpected(p.error());
+  auto credentials = open({"users", "credentials", u.id, kSystemLab}, s.blob(2));
+  if (!credentials) return std::unexpected(credentials.error());
+  auto c = unpack(*credentials, 2, "users.credentials");
+  crypto::wipe(*credentials);
+  if (!c) return std::unexpected(c.error());
+  u.username = std::move((*p)[0]);
+  u.display_name = std::move((*p)[1]);
+  u.email = std::move((*p)[2]);
+  u.phone = std::move((*p)[3]);
+  u.password_hash = std::move((*c)[0]);
+  u.totp_secret = std::move((*c)[1]);
+  u.totp_last_step = s.int64(3);
+  u.system_admin = s.int64(4) != 0;
+  u.failed_logins = static_cast<int>(s.int64(5));
+  u.locked_until_us = s.int64(6);
+  u.admin_locked = s.int64(7) != 0;
+  u.password_changed_us = s.int64(8);
+  u.created_us = s.int64(9);
+  u.totp_confirmed = s.int64(10) != 0;
+  return u;
+}
+
+Result<void> SqliteStore::read_memberships(UserRecord& u) {
+  auto stmt = db_->prepare("SELECT lab_id, role FROM user_labs WHERE user_id = ? ORDER BY lab_id");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind(1, u.id);
+  while ((*stmt)->step())
+    u.memberships.push_back({(*stmt)->int64(0), std::string((*stmt)->text(1))});
+  if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
+  return {};
+}
+
+Result<void> SqliteStore::write_credentials(Id user, std::string_view password_hash,
+                                            std::string_view totp_secret) {
+  auto key = system_key(true);
+  if (!key) return std::unexpected(key.error());
+  std::string plain = pack({password_hash, totp_secret});
+  std::string sealed;
+  auto r = seal_into(sealed, **key, {"users", "credentials", user, kSystemLab}, plain);
+  crypto::wipe(plain);
+  if (!r) return r;
+  auto stmt = db_->prepare("UPDATE users SET credentials = ? WHERE id = ?");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind_blob(1, sealed).bind(2, user);
+  return (*stmt)->run();
+}
+
+namespace {
+constexpr std::string_view kUserColumns =
+    "SELECT id, profile, credentials, totp_last_step, system_admin, failed_logins, locked_until, "
+    "admin_locked, password_changed_at, created_at, totp_confirmed FROM users";
+}
+
+Result<Id> SqliteStore::create_user(const UserRecord& user) {
+  std::lock_guard lock(mu_);
+  if (user.username.empty()) return model::fail(ErrorCode::kUsage, "a user needs a username");
+  return in_transaction(*this, [&]() -> Result<Id> {
+    std::string index = username_index(user.username);
+    auto exists = db_->prepare("SELECT 1 FROM users WHERE username_index = ?");
+    if (!exists) return std::unexpected(exists.error());
+    (*exists)->bind_blob(1, index);
+    if ((*exists)->step()) {
+      (*exists)->reset();
+      return model::fail(ErrorCode::kDuplicate, "that username is taken");
+    }
+    auto key = system_key(true);
+    if (!key) return std::unexpected(key.error());
+    auto id = next_id("users");
+    if (!id) return std::unexpected(id.error());
+    std::string plain = pack({user.username, user.display_name, user.email, user.phone});
+    std::string profile;
+    auto sealed = seal_into(profile, **key, {"users", "profile", *id, kSystemLab}, plain);
+    crypto::wipe(plain);
+    if (!sealed) return std::unexpected(sealed.error());
+    auto insert = db_->prepare(
+        "INSERT INTO users (id, username_index, profile, credentials, system_admin, "
+        "password_changed_at, created_at) VALUES (?, ?, ?, x'', ?, ?, ?)");
+    if (!insert) return std::unexpected(insert.error());
+    std::int64_t now = clock_();
+    (*insert)
+        ->bind(1, *id)
+        .bind_blob(2, index)
+        .bind_blob(3, profile)
+        .bind(4, user.system_admin ? 1 : 0)
+        .bind(5, user.password_changed_us ? user.password_changed_us : now)
+        .bind(6, now);
+    if (auto r = (*insert)->run(); !r) return std::unexpected(r.error());
+    if (auto r = write_credentials(*id, user.password_hash, user.totp_secret); !r) {
+      return std::unexpected(r.error());
+    }
+    for (const Membership& m : user.memberships) {
+      if (auto r = lab_exists(m.lab); !r) return std::unexpected(r.error());
+      auto add = db_->prepare("INSERT INTO user_labs (user_id, lab_id, role) VALUES (?, ?, ?)");
+      if (!add) return std::unexpected(add.error());
+      (*add)->bind(1, *id).bind(2, m.lab).bind_text(3, m.role);
+      if (auto r = (*add)->run(); !r) return std::unexpected(r.error());
+    }
+    return *id;
+  });
+}
+
+Result<std::optional<UserRecord>> SqliteStore::find_user(std::string_view username) {
+  std::lock_guard lock(mu_);
+  if (auto r = refresh_key_cache(); !r) return std::unexpected(r.error());
+  auto stmt = db_->prepare(std::string(kUserColumns) + " WHERE username_index = ?");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind_blob(1, username_index(username));
+  if (!(*stmt)->step()) {
+    if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
+    return std::nullopt;
+  }
+  auto user = user_from(**stmt);
+  (*stmt)->reset();
+  if (!user) return std::unexpected(user.error());
+  if (auto r = read_memberships(*user); !r) return std::unexpected(r.error());
+  return std::optional<UserRecord>(std::move(*user));
+}
+
+Result<UserRecord> SqliteStore::read_user(Id id) {
+  std::lock_guard lock(mu_);
+  if (auto r = refresh_key_cache(); !r) return std::unexpected(r.error());
+  auto stmt = db_->prepare(std::string(kUserColumns) + " WHERE id = ?");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind(1, id);
+  if (!(*stmt)->step()) {
+    if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
+    return model::fail(ErrorCode::kNotFound, fmt::format("user {} not found", id));
+  }
+  auto user = user_from(**stmt);
+  (*stmt)->reset();
+  if (!user) return std::unexpected(user.error());
+  if (auto r = read_memberships(*user); !r) return std::unexpected(r.error());
+  return user;
+}
+
+Result<std::vector<UserRecord>> SqliteStore::list_users(std::optional<Id> lab) {
+  std::lock_guard lock(mu_);
+  if (auto r = refresh_key_cache(); !r) return std::unexpected(r.error());
+  auto stmt = db_->prepare(
+      lab ? std::string(kUserColumns) +
+                " WHERE id IN (SELECT user_id FROM user_labs WHERE lab_id = ?) ORDER BY id"
+          : std::string(kUserColumns) + " ORDER BY id");
+  if (!stmt) return std::unexpected(stmt.error());
+  if (lab) (*stmt)->bind(1, *lab);
+  std::vector<UserRecord> users;
+  while ((*stmt)->step()) {
+    auto user = user_from(**stmt);
+    if (!user) {
+      (*stmt)->reset();
+      return std::unexpected(user.error());
+    }
+    users.push_back(std::move(*user));
+  }
+  if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
+  for (UserRecord& u : users) {
+    if (auto r = read_memberships(u); !r) return std::unexpected(r.error());
+  }
+  return users;
+}
+
+Result<void> SqliteStore::update_user(Id id, const UserChanges& c) {
+  std::lock_guard lock(mu_);
+  return in_transaction(*this, [&]() -> Result<void> {
+    if (c.password_hash || c.totp_secret) {
+      auto stmt = db_->prepare(std::string(kUserColumns) + " WHERE id = ?");
+      if (!stmt) return std::unexpected(stmt.error());
+      (*stmt)->bind(1, id);
+      if (!(*stmt)->step()) {
+        if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
+        return model::fail(ErrorCode::kNotFound, fmt::format("user {} not found", id));
+      }
+      auto user = user_from(**stmt);
+      (*stmt)->reset();
+      if (!user) return std::unexpected(user.error());
+      auto r = write_credentials(id, c.password_hash.value_or(user->password_hash),
+                                 c.totp_secret.value_or(user->totp_secret));
+      crypto::wipe(user->password_hash);
+      crypto::wipe(user->totp_secret);
+      if (!r) return r;
+    }
+    auto set = [&](std::string_view column, std::optional<std::int64_t> v) -> Result<void> {
+      if (!v) return {};
+      // Column names come from this function's callers below, never from input.
+      auto stmt = db_->prepare(fmt::format("UPDATE users SET {} = ? WHERE id = ?", column));
+      if (!stmt) return std::unexpected(stmt.error());
+      (*stmt)->bind(1, *v).bind(2, id);
+      if (auto r = (*stmt)->run(); !r) return r;
+      if (sqlite3_changes(db_->handle()) == 0) {
+        return model::fail(ErrorCode::kNotFound, fmt::format("user {} not found", id));
+      }
+      return {};
+    };
+    auto flag = [](std::optional<bool> b) -> std::optional<std::int64_t> {
+      if (!b) return std::nullopt;
+      return *b ? 1 : 0;
+    };
+    std::optional<std::int64_t> failed;
+    if (c.failed_logins) failed = *c.failed_logins;
+    for (auto r :
+         {set("totp_last_step", c.totp_last_step), set("admin_locked", flag(c.admin_locked)),
+          set("system_admin", flag(c.system_admin)), set("totp_confirmed", flag(c.totp_confirmed)),
+          set("failed_logins", failed), set("locked_until", c.locked_until_us),
+          set("password_changed_at", c.password_changed_us)}) {
+      if (!r) return r;
+    }
+    return {};
+  });
+}
+
+Result<void> SqliteStore::set_membership(Id user, Id lab, std::string_view role) {
+  std::lock_guard lock(mu_);
+  return in_transaction(*this, [&]() -> Result<void> {
+    if (auto r = lab_exists(lab); !r) return std::unexpected(r.error());
+    auto stmt = db_->prepare(
+        role.empty() ? "DELETE FROM user_labs WHERE user_id = ? AND lab_id = ?"
+                     : "INSERT INTO user_labs (user_id, lab_id, role) VALUES (?, ?, ?) "
+                       "ON CONFLICT (user_id, lab_id) DO UPDATE SET role = excluded.role");
+    if (!stmt) return std::unexpected(stmt.error());
+    (*stmt)->bind(1, user).bind(2, lab);
+    if (!role.empty()) (*stmt)->bind_text(3, role);
+    return (*stmt)->run();
+  });
+}
+
+Result<int> SqliteStore::count_failed_login(Id user, int max_failures, std::int64_t lock_until_us) {
+  std::lock_guard lock(mu_);
+  return in_transaction(*this, [&]() -> Result<int> {
+    auto stmt = db_->prepare(
+        "UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE WHEN "
+        "failed_logins + 1 >= ? THEN ? ELSE locked_until END WHERE id = ? RETURNING failed_logins");
+    if (!stmt) return std::unexpected(stmt.error());
+    (*stmt)->bind(1, max_failures).bind(2, lock_until_us).bind(3, user);
+    if (!(*stmt)->step()) {
+      if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
+      return model::fail(ErrorCode::kNotFound, fmt::format("user {} not found", user));
+    }
+    int count = static_cast<int>((*stmt)->int64(0));
+    (*stmt)->reset();
+    return count;
+  });
+}
+
+Result<bool> SqliteStore::accept_totp_step(Id user, std::int64_t step) {
+  std::lock_guard lock(mu_);
+  auto stmt =
+      db_->prepare("UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind(1, step).bind(2, user).bind(3, step);
+  if (auto r = (*stmt)->run(); !r) return std::unexpected(r.error());
+  return sqlite3_changes(db_->handle()) == 1;
+}
+
+Result<void> SqliteStore::replace_recovery_codes(Id user, const std::vector<std::string>& hashes) {
+  std::lock_guard lock(mu_);
+  return in_transaction(*this, [&]() -> Result<void> {
+    auto clear = db_->prepare("DELETE FROM recovery_codes WHERE user_id = ?");
+    if (!clear) return std::unexpected(clear.error());
+    (*clear)->bind(1, user);
+    if (auto r = (*clear)->run(); !r) return r;
+    for (const std::string& h : hashes) {
+      auto add = db_->prepare("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)");
+      if (!add) return std::unexpected(add.error());
+      (*add)->bind(1, user).bind_blob(2, h);
+      if (auto r = (*add)->run(); !r) return r;
+    }
+    return {};
+  });
+}
+
+Result<bool> SqliteStore::use_recovery_code(Id user, std::string_view hash, std::int64_t now_us) {
+  std::lock_guard lock(mu_);
+  auto stmt = db_->prepare(
+      "UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at = 0");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind(1, now_us).bind(2, user).bind_blob(3, hash);
+  if (auto r = (*stmt)->run(); !r) return std::unexpected(r.error());
+  return sqlite3_changes(db_->handle()) == 1;
+}
+
+// ---- sessions
+
+namespace {
+
+SessionRecord session_from(Stmt& s) {
+  SessionRecord r;
+  r.token_hash = std::string(s.blob(0));
+  r.user = s.int64(1);
+  r.created_us = s.int64(2);
+  r.last_seen_us = s.int64(3);
+  r.reauth_us = s.int64(4);
+  r.mfa_done = s.int64(5) != 0;
+  r.ended_us = s.int64(6);
+  r.end_reason = std::string(s.text(7));
+  return r;
+}
+
+}  // namespace
+
+Result<void> SqliteStore::create_session(const SessionRecord& s) {
+  std::lock_guard lock(mu_);
+  return in_transaction(*this, [&]() -> Result<void> {
+    auto prune = db_->prepare("DELETE FROM sessions WHERE ended_at != 0 AND ended_at < ?");
+    if (!prune) return std::unexpected(prune.error());
+    (*prune)->bind(1, s.created_us - kEndedSessionRetentionUs);
+    if (auto r = (*prune)->run(); !r) return r;
+    auto stmt = db_->prepare(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, reauth_at, "
+        "mfa_done) VALUES (?, ?, ?, ?, ?, ?)");
+    if (!stmt) return std::unexpected(stmt.error());
+    (*stmt)
+        ->bind_blob(1, s.token_hash)
+        .bind(2, s.user)
+        .bind(3, s.created_us)
+        .bind(4, s.last_seen_us)
+        .bind(5, s.reauth_us)
+        .bind(6, s.mfa_done ? 1 : 0);
+    return (*stmt)->run();
+  });
+}
+
+Result<std::optional<SessionRecord>> SqliteStore::find_session(std::string_view token_hash) {
+  std::lock_guard lock(mu_);
+  auto stmt = db_->prepare(
+      "SELECT token_hash, user_id, created_at, last_seen_at, reauth_at, mfa_done, ended_at, "
+      "end_reason FROM sessions WHERE token_hash = ?");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind_blob(1, token_hash);
+  if (!(*stmt)->step()) {
+    if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
+    return std::nullopt;
+  }
+  SessionRecord s = session_from(**stmt);
+  (*stmt)->reset();
+  return s;
+}
+
+Result<void> SqliteStore::update_session(const SessionRecord& s) {
+  std::lock_guard lock(mu_);
+  // An ended session stays ended: a late touch from a slow request must not reopen it.
+  auto stmt = db_->prepare(
+      "UPDATE sessions SET last_seen_at = ?, reauth_at = ?, mfa_done = ?, ended_at = ?, "
+      "end_reason = ? WHERE token_hash = ? AND ended_at = 0");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)
+      ->bind(1, s.last_seen_us)
+      .bind(2, s.reauth_us)
+      .bind(3, s.mfa_done ? 1 : 0)
+      .bind(4, s.ended_us)
+      .bind_text(5, s.end_reason)
+      .bind_blob(6, s.token_hash);
+  if (auto r = (*stmt)->run(); !r) return r;
+  if (sqlite3_changes(db_->handle()) == 0) {
+    return model::fail(ErrorCode::kNotFound, "no such open session");
+  }
+  return {};
+}
+
+Result<int> SqliteStore::end_user_sessions(Id user, std::string_view reason, std::int64_t now_us) {
+  std::lock_guard lock(mu_);
+  auto stmt = db_->prepare(
+      "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE user_id = ? AND ended_at = 0");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind(1, now_us).bind_text(2, reason).bind(3, user);
+  if (auto r = (*stmt)->run(); !r) return std::unexpected(r.error());
+  return sqlite3_changes(db_->handle());
+}
+
+// ---- clients
+
+namespace {
+
+constexpr std::string_view kClientColumns =
+    "SELECT id, client_id, lab_id, name, public_keys, scopes, created_at, revoked_at FROM clients";
+
+ClientRecord client_from(Stmt& s) {
+  return {s.int64(0),
+          std::string(s.text(1)),
+          s.int64(2),
+          std::string(s.text(3)),
+          std::string(s.text(4)),
+          std::string(s.text(5)),
+          s.int64(6),
+          s.int64(7)};
+}
+
+}  // namespace
+
+Result<Id> SqliteStore::create_client(const ClientRecord& c) {
+  std::lock_guard lock(mu_);
+  return in_transaction(*this, [&]() -> Result<Id> {
+    if (auto r = lab_exists(c.lab); !r) return std::unexpected(r.error());
+    auto exists = db_->prepare("SELECT 1 FROM clients WHERE client_id = ?");
+    if (!exists) return std::unexpected(exists.error());
+    (*exists)->bind_text(1, c.client_id);
+    if ((*exists)->step()) {
+      (*exists)->reset();
+      return model::fail(ErrorCode::kDuplicate,
+                         fmt::format("client '{}' already exists", c.client_id));
+    }
+    auto id = next_id("clients");
+    if (!id) return std::unexpected(id.error());
+    auto stmt = db_->prepare(
+        "INSERT INTO clients (id, client_id, lab_id, name, public_keys, scopes, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    if (!stmt) return std::unexpected(stmt.error());
+    (*stmt)
+        ->bind(1, *id)
+        .bind_text(2, c.client_id)
+        .bind(3, c.lab)
+        .bind_text(4, c.name)
+        .bind_text(5, c.public_keys)
+        .bind_text(6, c.scopes)
+        .bind(7, clock_());
+    if (auto r = (*stmt)->run(); !r) return std::unexpected(r.error());
+    return *id;
+  });
+}
+
+Result<std::optional<ClientRecord>> SqliteStore::find_client(std::string_view client_id) {
+  std::lock_guard lock(mu_);
+  auto stmt = db_->prepare(std::string(kClientColumns) + " WHERE client_id = ?");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind_text(1, client_id);
+  if (!(*stmt)->step()) {
+    if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
+    return std::nullopt;
+  }
+  ClientRecord c = client_from(**stmt);
+  (*stmt)->reset();
+  return c;
+}
+
+Result<std::vector<ClientRecord>> SqliteStore::list_clients(std::optional<Id> lab) {
+  std::lock_guard lock(mu_);
+  auto stmt = db_->prepare(lab ? std::string(kClientColumns) + " WHERE lab_id = ? ORDER BY id"
+                               : std::string(kClientColumns) + " ORDER BY id");
+  if (!stmt) return std::unexpected(stmt.error());
+  if (lab) (*stmt)->bind(1, *lab);
+  std::vector<ClientRecord> clients;
+  while ((*stmt)->step()) clients.push_back(client_from(**stmt));
+  if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
+  return clients;
+}
+
+Result<void> SqliteStore::revoke_client(Id client, std::int64_t now_us) {
+  std::lock_guard lock(mu_);
+  return in_transaction(*this, [&]() -> Result<void> {
+    auto stmt = db_->prepare("UPDATE clients SET revoked_at = ? WHERE id = ? AND revoked_at = 0");
+    if (!stmt) return std::unexpected(stmt.error());
+    (*stmt)->bind(1, now_us).bind(2, client);
+    if (auto r = (*stmt)->run(); !r) return r;
+    // Its live tokens die with it.
+    auto tokens = db_->prepare("DELETE FROM access_tokens WHERE client_id = ?");
+    if (!tokens) return std::unexpected(tokens.error());
+    (*tokens)->bind(1, client);
+    return (*tokens)->run();
+  });
+}
+
+Result<bool> SqliteStore::use_assertion_id(Id client, std::string_view jti_hash,
+                                           std::int64_t expires_us, std::int64_t now_us) {
+  std::lock_guard lock(mu_);
+  return in_transaction(*this, [&]() -> Result<bool> {
+    auto prune = db_->prepare("DELETE FROM client_assertions WHERE expires_at <= ?");
+    if (!prune) return std::unexpected(prune.error());
+    (*prune)->bind(1, now_us);
+    if (auto r = (*prune)->run(); !r) return std::unexpected(r.error());
+    auto stmt = db_->prepare(
+        "INSERT INTO client_assertions (client_id, jti_hash, expires_at) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING");
+    if (!stmt) return std::unexpected(stmt.error());
+    (*stmt)->bind(1, client).bind_blob(2, jti_hash).bind(3, expires_us);
+    if (auto r = (*stmt)->run(); !r) return std::unexpected(r.error());
+    return sqlite3_changes(db_->handle()) == 1;
+  });
+}
+
+Result<void> SqliteStore::create_access_token(const AccessTokenRecord& t) {
+  std::lock_guard lock(mu_);
+  return in_transaction(*this, [&]() -> Result<void> {
+    auto prune = db_->prepare("DELETE FROM access_tokens WHERE expires_at <= ?");
+    if (!prune) return std::unexpected(prune.error());
+    (*prune)->bind(1, t.issued_us);
+    if (auto r = (*prune)->run(); !r) return r;
+    auto stmt = db_->prepare(
+        "INSERT INTO access_tokens (token_hash, client_id, lab_id, scopes, issued_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
+    if (!stmt) return std::unexpected(stmt.error());
+    (*stmt)
+        ->bind_blob(1, t.token_hash)
+        .bind(2, t.client)
+        .bind(3, t.lab)
+        .bind_text(4, t.scopes)
+        .bind(5, t.issued_us)
+        .bind(6, t.expires_us);
+    return (*stmt)->run();
+  });
+}
+
+Result<std::optional<AccessTokenRecord>> SqliteStore::find_access_token(
+    std::string_view token_hash) {
+  std::lock_guard lock(mu_);
+  auto stmt = db_->prepare(
+      "SELECT token_hash, client_id, lab_id, scopes, issued_at, expires_at FROM access_tokens "
+      "WHERE token_hash = ?");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind_blob(1, token_hash);
+  if (!(*stmt)->step()) {
+    if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
+    return std::nullopt;
+  }
+  Stmt& s = **stmt;
+  AccessTokenRecord t{std::string(s.blob(0)), s.int64(1), s.int64(2),
+                      std::string(s.text(3)), s.int64(4), s.int64(5)};
+  (*stmt)->reset();
+  return t;
+}
+
+}  // namespace labvault::store::sqlite::internal
