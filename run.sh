@@ -49,6 +49,8 @@ echo "Starting the MLLP listener. In another terminal:"
 echo "  $lv send --to 127.0.0.1:2575 $sample          # prints the ACK (AA)"
 echo "  $lv audit tail --config dev/data/labvault.toml     # who stored what"
 echo "  $lv audit verify --config dev/data/labvault.toml   # the tamper-evident log checks out"
+echo "Demo people and their one-time passwords: dev/data/demo-users.txt (set up two-factor with"
+echo "  $lv user enroll --config dev/data/labvault.toml --as demo.admin; then user confirm)."
 echo "Stop with Ctrl-C (the server signs a final audit checkpoint)."
 echo
 exec $lv serve --config dev/data/labvault.toml

@@ -23,21 +23,29 @@ std::string match(const std::string& text, const std::string& pattern) {
   return std::regex_search(text, m, std::regex(pattern)) ? m[1].str() : "";
 }
 
+// A person with two-factor set up, and their recovery codes: one per later command (a TOTP
+// code may be used once, and these tests do not wait for the next 30-second step).
+struct Person {
+  std::string username, password;
+  std::vector<std::string> recovery;
+};
+
 class CliUsers : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = labvault::testing::fresh_test_dir("cliusers");
-    ASSERT_EQ(labvault("init --data " + (dir_ / "data").string() + " --demo").exit_code, 0);
+  void SetUp() override { dir_ = labvault::testing::fresh_test_dir("cliusers"); }
+  // With --demo: the DEMO lab, its data and demo people (demo.admin is a system admin).
+  void init(bool demo) {
+    CliRun r = labvault("init --data " + (dir_ / "data").string() + (demo ? " --demo" : ""));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  Person demo_admin() {
+    std::ifstream in(dir_ / "data" / "demo-users.txt");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    return enroll("demo.admin", match(text, "demo.admin +system-admin +(\\S+)"));
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string cfg() const { return " --config " + (dir_ / "data" / "labvault.toml").string(); }
 
-  // A person with two-factor set up; returns their recovery codes (one per later command: a
-  // TOTP code may be used once, and these tests do not wait for the next 30-second step).
-  struct Person {
-    std::string username, password;
-    std::vector<std::string> recovery;
-  };
   Person enroll(const std::string& username, const std::string& password) {
     Person p{username, password, {}};
     CliRun e = labvault("user enroll" + cfg() + " --as " + username, password + "\n");
@@ -74,6 +82,7 @@ class CliUsers : public ::testing::Test {
 };
 
 TEST_F(CliUsers, TheFirstAdminEnrollsAndManagesALabAdminWhoStaysInTheirLab) {
+  init(false);
   CliRun boot = labvault("user add" + cfg() + " --username Root --system-admin");
   ASSERT_EQ(boot.exit_code, 0) << boot.out;
   std::string password = match(boot.out, "one-time password: (\\S+)");
@@ -84,18 +93,26 @@ TEST_F(CliUsers, TheFirstAdminEnrollsAndManagesALabAdminWhoStaysInTheirLab) {
   Person root{"root", password, {"000000"}};
   EXPECT_NE(as(root, "user list").exit_code, 0);
   root = enroll("root", password);
+  ASSERT_EQ(as(root, "lab add --code LABA --name Alpha").exit_code, 0);
+  ASSERT_EQ(as(root, "lab add --code LABB --name Beta").exit_code, 0);
 
-  Person admin = add(root, "lab.admin", "DEMO:lab-admin");
-  Person tech = add(admin, "tech.one", "DEMO:lab-technologist");
+  Person admin = add(root, "lab.admin", "LABA:lab-admin");
+  Person tech = add(admin, "tech.one", "LABA:lab-technologist");
+  Person other = add(root, "tech.b", "LABB:billing");
   ASSERT_EQ(tech.recovery.size(), 10u);
   // The lab admin cannot make admins, nor reach beyond their lab.
-  EXPECT_NE(as(admin, "user add --username adm2 --role DEMO:lab-admin").exit_code, 0);
-  EXPECT_NE(as(admin, "user add --username sys2 --system-admin --role DEMO:billing").exit_code, 0);
-  EXPECT_NE(as(admin, "user list").exit_code, 0);  // all labs: system admins only
-  CliRun list = as(admin, "user list --lab DEMO");
+  EXPECT_NE(as(admin, "user add --username adm2 --role LABA:lab-admin").exit_code, 0);
+  EXPECT_NE(as(admin, "user add --username b2 --role LABB:billing").exit_code, 0);
+  EXPECT_NE(as(admin, "lab add --code LABC --name Gamma").exit_code, 0);
+  EXPECT_NE(as(admin, "user list --lab LABB").exit_code, 0);
+  EXPECT_NE(as(admin, "user lock --username tech.b").exit_code, 0);
+  CliRun list = as(admin, "user list --lab LABA");
   ASSERT_EQ(list.exit_code, 0) << list.out;
   EXPECT_NE(list.out.find("tech.one"), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find("tech.b"), std::string::npos) << list.out;
+  ASSERT_EQ(other.recovery.size(), 10u);
 
+  // (Ten recovery codes: the lab admin has used eight.)
   // Lock: the person cannot log in (their next command fails); unlock restores them.
   ASSERT_EQ(as(admin, "user lock --username tech.one").exit_code, 0);
   EXPECT_NE(labvault("user passwd" + cfg() + " --as tech.one",
@@ -108,8 +125,8 @@ TEST_F(CliUsers, TheFirstAdminEnrollsAndManagesALabAdminWhoStaysInTheirLab) {
 }
 
 TEST_F(CliUsers, AClientIsRegisteredListedAndRevoked) {
-  CliRun boot = labvault("user add" + cfg() + " --username root --system-admin");
-  Person root = enroll("root", match(boot.out, "one-time password: (\\S+)"));
+  init(true);
+  Person root = demo_admin();
   auto signer = labvault::testing::TestSigner::ec();
   fs::path jwks = dir_ / "ehr.jwks";
   std::ofstream(jwks) << signer.jwks("k1");
@@ -130,16 +147,16 @@ TEST_F(CliUsers, AClientIsRegisteredListedAndRevoked) {
 }
 
 TEST_F(CliUsers, ACanaryPasswordIsInNoFileAndNoOutput) {
-  CliRun boot = labvault("user add" + cfg() + " --username root --system-admin");
-  Person root = enroll("root", match(boot.out, "one-time password: (\\S+)"));
+  init(true);
+  Person root = demo_admin();
   const std::string canary = "CANARY lantern 4417 orbit";
   std::string code = root.recovery.back();
   root.recovery.pop_back();
-  CliRun changed = labvault("user passwd" + cfg() + " --as root",
+  CliRun changed = labvault("user passwd" + cfg() + " --as demo.admin",
                             root.password + "\n" + code + "\n" + canary + "\n");
   ASSERT_EQ(changed.exit_code, 0) << changed.out;
   root.password = canary;
-  CliRun wrong = labvault("user list" + cfg() + " --as root", "CANARY wrong 4417\n123456\n");
+  CliRun wrong = labvault("user list" + cfg() + " --as demo.admin", "CANARY wrong 4417\n123456\n");
   EXPECT_NE(wrong.exit_code, 0);
   CliRun ok = as(root, "user list");
   ASSERT_EQ(ok.exit_code, 0) << ok.out;

@@ -105,14 +105,14 @@ model::Result<std::string> Identity::verify_code(const store::UserRecord& user,
   const std::int64_t now = now_us();
   crypto::SecretBytes secret(std::span(
       reinterpret_cast<const std::uint8_t*>(user.totp_secret.data()), user.totp_secret.size()));
-  auto step = crypto::verify_totp(secret, code, now / kUs);
+  std::string normalized = normalize_code(code);  // "123 456" is a code too
+  auto step = crypto::verify_totp(secret, normalized, now / kUs);
   if (!step) return std::unexpected(step.error());
   if (*step) {
     auto fresh = store_.accept_totp_step(user.id, **step);
     if (!fresh) return std::unexpected(fresh.error());
     return *fresh ? "" : "totp-replayed";
   }
-  std::string normalized = normalize_code(code);
   if (!allow_recovery || normalized.size() <= static_cast<std::size_t>(crypto::kTotpDigits)) {
     return "bad-code";
   }

@@ -118,6 +118,11 @@ class Identity {
   // refused once any system administrator exists.
   [[nodiscard]] model::Result<Created> bootstrap_admin(const NewUser& user, std::string_view actor,
                                                        const RequestContext& ctx);
+  // Anyone, without an administrator: for whoever holds the keyring (bootstrap_admin, the demo
+  // of `init --demo`); never reachable from a request.
+  [[nodiscard]] model::Result<Created> create_by_operator(const NewUser& user,
+                                                          std::string_view actor,
+                                                          const RequestContext& ctx);
   [[nodiscard]] model::Result<std::vector<UserSummary>> list_users(const Subject& admin,
                                                                    std::optional<store::Id> lab,
                                                                    const RequestContext& ctx);
@@ -133,6 +138,8 @@ class Identity {
                                              const RequestContext& ctx);
 
   [[nodiscard]] static std::string normalize_username(std::string_view username);
+  // kForbidden unless `admin` is a system admin (and re-authenticated): labs and their admins.
+  [[nodiscard]] model::Result<void> require_system_admin(const Subject& admin) const;
   // kForbidden unless `admin` is a system admin or lab admin of `lab` (and re-authenticated).
   [[nodiscard]] model::Result<void> require_admin_of(const Subject& admin, store::Id lab) const;
 
@@ -152,8 +159,6 @@ class Identity {
   [[nodiscard]] model::Result<void> record(audit::Event event, const RequestContext& ctx);
   [[nodiscard]] model::Result<store::UserRecord> managed_user(const Subject& admin,
                                                               std::string_view username);
-  [[nodiscard]] model::Result<Created> create(const NewUser& user, std::string_view actor,
-                                              const RequestContext& ctx);
 
   store::Store& store_;
   audit::Log& log_;

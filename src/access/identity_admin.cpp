@@ -54,6 +54,12 @@ audit::Event admin_event(std::string actor, std::string detail, store::Id user, 
 
 }  // namespace
 
+model::Result<void> Identity::require_system_admin(const Subject& admin) const {
+  if (auto r = require_recent_reauth(admin); !r) return r;
+  if (admin.system_admin) return {};
+  return model::fail(ErrorCode::kForbidden, "only a system administrator can do this");
+}
+
 model::Result<void> Identity::require_admin_of(const Subject& admin, store::Id lab) const {
   if (auto r = require_recent_reauth(admin); !r) return r;
   if (admin.system_admin || administers(admin, lab)) return {};
@@ -91,8 +97,9 @@ model::Result<store::UserRecord> Identity::managed_user(const Subject& admin,
   return user;
 }
 
-model::Result<Identity::Created> Identity::create(const NewUser& nu, std::string_view actor,
-                                                  const RequestContext& ctx) {
+model::Result<Identity::Created> Identity::create_by_operator(const NewUser& nu,
+                                                              std::string_view actor,
+                                                              const RequestContext& ctx) {
   const std::string username = normalize_username(nu.username);
   if (!valid_username(username)) {
     return model::fail(ErrorCode::kUsage,
@@ -150,7 +157,7 @@ model::Result<Identity::Created> Identity::add_user(const Subject& admin, const 
   if (!admin.system_admin && user.memberships.empty()) {
     return model::fail(ErrorCode::kUsage, "give the new user a role in one of your labs");
   }
-  return create(user, admin.actor(), ctx);
+  return create_by_operator(user, admin.actor(), ctx);
 }
 
 model::Result<Identity::Created> Identity::bootstrap_admin(const NewUser& user,
@@ -165,7 +172,7 @@ model::Result<Identity::Created> Identity::bootstrap_admin(const NewUser& user,
   }
   NewUser first = user;
   first.system_admin = true;
-  return create(first, actor, ctx);
+  return create_by_operator(first, actor, ctx);
 }
 
 model::Result<std::vector<UserSummary>> Identity::list_users(const Subject& admin,

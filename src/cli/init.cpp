@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include "access/identity.hpp"
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
 #include "cli/config.hpp"
@@ -73,7 +74,40 @@ model::Result<Config> plan(const InitArgs& args) {
   return c;
 }
 
-model::Result<std::string> add_demo(store::Store& store, audit::Log& log) {
+// Demo people, one per kind of work, with one-time passwords in a 0600 file beside the data
+// (a demo convenience: real people get theirs from `labvault user add`).
+model::Result<std::string> add_demo_users(const Opened& opened, store::Id lab,
+                                          const fs::path& file) {
+  access::Identity identity(*opened.store, *opened.audit, opened.keyring->blind_indexer());
+  const access::RequestContext ctx{"", "cli", ""};
+  struct Demo {
+    const char* username;
+    const char* name;
+    const char* role;
+  };
+  std::string text =
+      "# labvault demo people and their one-time passwords (a demo convenience: delete this file\n"
+      "# once you have logged in). Each person sets up two-factor authentication at first login:\n"
+      "#   labvault user enroll --config CONFIG --as USERNAME   (then user confirm)\n";
+  for (Demo d : {Demo{"demo.admin", "Demo System Admin", ""},
+                 Demo{"demo.labadmin", "Demo Lab Admin", "lab-admin"},
+                 Demo{"demo.provider", "Demo Ordering Provider", "ordering-provider"},
+                 Demo{"demo.tech", "Demo Lab Technologist", "lab-technologist"},
+                 Demo{"demo.billing", "Demo Billing Clerk", "billing"}}) {
+    access::NewUser u{d.username, d.name, "", "", *d.role == '\0', {}};
+    if (*d.role != '\0') u.memberships.push_back({lab, d.role});
+    auto created = identity.create_by_operator(u, cli_actor(), ctx);
+    if (!created) return std::unexpected(created.error());
+    text += fmt::format("{:<16} {:<22} {}\n", d.username, *d.role ? d.role : "system-admin",
+                        created->initial_password);
+  }
+  if (auto r = write_file_atomically(file, text); !r) return std::unexpected(r.error());
+  return fmt::format("demo people: 5 (one-time passwords in {})", file.string());
+}
+
+model::Result<std::string> add_demo(const Opened& opened, const fs::path& users_file) {
+  store::Store& store = *opened.store;
+  audit::Log& log = *opened.audit;
   auto existing = store.find_lab(kDemoLabCode);
   if (!existing) return std::unexpected(existing.error());
   if (*existing) return std::string("demo lab DEMO already present");
@@ -127,7 +161,10 @@ model::Result<std::string> add_demo(store::Store& store, audit::Log& log) {
   }
   auto patients = store.list_patients(lab->id);
   if (!patients) return std::unexpected(patients.error());
-  return fmt::format("demo lab DEMO: {} messages, {} patients", outcomes->size(), patients->size());
+  auto people = add_demo_users(opened, lab->id, users_file);
+  if (!people) return std::unexpected(people.error());
+  return fmt::format("demo lab DEMO: {} messages, {} patients; {}", outcomes->size(),
+                     patients->size(), *people);
 }
 
 }  // namespace
@@ -158,7 +195,7 @@ int run_init(const InitArgs& args) {
   if (!opened) return print_error(opened.error()), kExitUserError;
   fmt::print("data directory {} ready (schema migrated)\n", c->data_dir.string());
   if (args.demo) {
-    auto demo = add_demo(*opened->store, *opened->audit);
+    auto demo = add_demo(*opened, c->data_dir / "demo-users.txt");
     if (!demo) return print_error(demo.error()), kExitUserError;
     fmt::print("{}\n", *demo);
   }

@@ -295,6 +295,36 @@ int run_client_list(const IdentityArgs& args) {
   return kExitOk;
 }
 
+int run_lab_add(const IdentityArgs& args) {
+  auto s = start(args, true);
+  if (!s) return fail(s.error());
+  if (auto r = (*s)->identity->require_system_admin(*(*s)->admin); !r) return fail(r.error());
+  auto lab = (*s)->opened.store->create_lab(args.lab, args.client_name);
+  if (!lab) return fail(lab.error());
+  audit::Event e{.lab = lab->id,
+                 .actor = (*s)->admin->actor(),
+                 .role = "system-admin",
+                 .action = audit::Action::kConfigChange,
+                 .resource = fmt::format("Lab/{}", lab->id),
+                 .listener = "cli",
+                 .outcome_detail = "lab-created"};
+  if (auto r = (*s)->opened.audit->record(e); !r) return fail(r.error());
+  fmt::print("added lab {} (id {})\n", lab->code, lab->id);
+  return kExitOk;
+}
+
+int run_lab_list(const IdentityArgs& args) {
+  auto s = start(args, true);
+  if (!s) return fail(s.error());
+  auto labs = (*s)->opened.store->list_labs();
+  if (!labs) return fail(labs.error());
+  for (const store::LabInfo& l : *labs) {
+    if (!(*s)->admin->system_admin && !(*s)->admin->role_in(l.id)) continue;
+    fmt::print("{:>4}  {:<12} {}\n", l.id, l.code, l.name);
+  }
+  return kExitOk;
+}
+
 int run_client_revoke(const IdentityArgs& args) {
   auto s = start(args, true);
   if (!s) return fail(s.error());
@@ -360,6 +390,15 @@ std::function<std::optional<int>()> add_identity_commands(CLI::App& app) {
     self.emplace_back(sub, run);
   }
 
+  CLI::App* lab = app.add_subcommand("lab", "Labs (tenants): add, list");
+  lab->require_subcommand(1);
+  CLI::App* la = lab->add_subcommand("add", "Add a lab (system administrators)");
+  common(la, true);
+  la->add_option("--code", args->lab, "Short code, e.g. NORTH")->required();
+  la->add_option("--name", args->client_name, "The laboratory's name")->required();
+  CLI::App* ll = lab->add_subcommand("list", "List labs (yours, for a lab admin)");
+  common(ll, true);
+
   CLI::App* client =
       app.add_subcommand("client", "SMART backend-services clients: add, list, revoke");
   client->require_subcommand(1);
@@ -389,6 +428,8 @@ std::function<std::optional<int>()> add_identity_commands(CLI::App& app) {
     for (const auto& [sub, run] : self) {
       if (sub->parsed()) return run(*args);
     }
+    if (la->parsed()) return run_lab_add(*args);
+    if (ll->parsed()) return run_lab_list(*args);
     if (ca->parsed()) return run_client_add(*args);
     if (cl->parsed()) return run_client_list(*args);
     if (cr->parsed()) return run_client_revoke(*args);
