@@ -146,6 +146,24 @@ TEST_F(CliUsers, AClientIsRegisteredListedAndRevoked) {
   EXPECT_NE(list.out.find("REVOKED"), std::string::npos) << list.out;
 }
 
+TEST_F(CliUsers, TheLockoutThresholdComesFromTheConfig) {
+  init(true);
+  std::ofstream(dir_ / "data" / "labvault.toml", std::ios::app)
+      << "\n[auth]\nlockout_failures = 2\nlockout_minutes = 30\n";
+  std::ifstream in(dir_ / "data" / "demo-users.txt");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  std::string password = match(text, "demo.billing +billing +(\\S+)");
+  ASSERT_FALSE(password.empty()) << text;
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_NE(
+        labvault("user enroll" + cfg() + " --as demo.billing", "not the password\n").exit_code, 0);
+  }
+  CliRun locked = labvault("user enroll" + cfg() + " --as demo.billing", password + "\n");
+  EXPECT_NE(locked.exit_code, 0) << locked.out;
+  CliRun audit = labvault("audit query" + cfg() + " --action lockout");
+  EXPECT_NE(audit.out.find("locked-after-2-failures"), std::string::npos) << audit.out;
+}
+
 TEST_F(CliUsers, ACanaryPasswordIsInNoFileAndNoOutput) {
   init(true);
   Person root = demo_admin();

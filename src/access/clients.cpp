@@ -182,6 +182,7 @@ model::Result<store::ClientRecord> Clients::managed_client(const Subject& admin,
 model::Result<std::vector<store::ClientRecord>> Clients::list(const Subject& admin,
                                                               std::optional<store::Id> lab,
                                                               const RequestContext& ctx) {
+  if (auto r = identity_.require_recent_reauth(admin); !r) return std::unexpected(r.error());
   if (!admin.system_admin) {
     if (!lab) return model::fail(ErrorCode::kUsage, "name the lab (--lab) whose clients to list");
     if (auto r = identity_.require_admin_of(admin, *lab); !r) return std::unexpected(r.error());
@@ -253,8 +254,11 @@ model::Result<TokenGrant> Clients::issue_token(const TokenRequest& req, const Re
   auto verified =
       verify_client_assertion(*jwt, *keys, client.client_id, options_.token_endpoint, now / kUs);
   if (!verified) {
-    // The check that failed goes to the audit record; the client gets the OAuth error only.
-    return refuse(actor, client.lab, "bad-assertion", verified.error());
+    // Which check failed goes to the audit record and, as error_description, to the client
+    // (it names a claim or the signature, never a value).
+    return refuse(actor, client.lab,
+                  "bad-assertion-" + audit::detail_code(verified.error().message),
+                  verified.error());
   }
   auto fresh = store_.use_assertion_id(client.id, crypto::sha256(*jwt->jti), *jwt->exp * kUs, now);
   if (!fresh) return std::unexpected(fresh.error());

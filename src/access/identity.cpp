@@ -135,15 +135,17 @@ model::Result<void> Identity::count_failure(const store::UserRecord& user, audit
                                             std::string detail, const RequestContext& ctx) {
   const std::int64_t now = now_us();
   const std::int64_t lock_until = now + options_.lockout.count() * kUs;
-  auto count = store_.count_failed_login(user.id, options_.max_failed_logins, lock_until);
+  auto count = store_.count_failed_login(user.id, options_.max_failed_logins, lock_until, now);
   if (!count) return std::unexpected(count.error());
   const std::string actor = user_actor(user.id);
+  if (*count == 0) detail += "-while-locked";  // a concurrent failure locked it meanwhile
   if (auto r =
           record(event(actor, action, audit::Outcome::kDenied, std::move(detail), user.id), ctx);
       !r) {
     return r;
   }
-  if (*count != options_.max_failed_logins) return {};
+  // Once locked, failures are not counted: only the failure that locks reaches the limit.
+  if (*count < options_.max_failed_logins) return {};
   auto ended = store_.end_user_sessions(user.id, "locked", now);
   if (!ended) return std::unexpected(ended.error());
   return record(event(actor, audit::Action::kLockout, audit::Outcome::kSuccess,
@@ -159,6 +161,9 @@ model::Result<store::UserRecord> Identity::check_credentials(
   using audit::Action;
   using audit::Outcome;
   const std::int64_t now = now_us();
+  // An over-long password is just a wrong one (the same work and answer for every username);
+  // the empty password can never match, since no password under 12 characters is ever set.
+  if (password.size() > crypto::kMaxPasswordBytes) password = {};
   auto found = store_.find_user(normalize_username(username));
   if (!found) return std::unexpected(found.error());
   if (!*found) {
@@ -171,15 +176,6 @@ model::Result<store::UserRecord> Identity::check_credentials(
     return std::unexpected(login_failed());
   }
   store::UserRecord user = std::move(**found);
-  // A lock that has run out clears the count: five new failures are needed to lock again.
-  if (!user.admin_locked && user.locked_until_us != 0 && user.locked_until_us <= now) {
-    store::UserChanges reset;
-    reset.failed_logins = 0;
-    reset.locked_until_us = 0;
-    if (auto r = store_.update_user(user.id, reset); !r) return std::unexpected(r.error());
-    user.failed_logins = 0;
-    user.locked_until_us = 0;
-  }
   auto password_ok = crypto::verify_password(password, user.password_hash);
   if (!password_ok) return std::unexpected(password_ok.error());
   auto detail = [&](std::string_view what) {
@@ -210,10 +206,17 @@ model::Result<store::UserRecord> Identity::check_credentials(
       return std::unexpected(login_failed());
     }
   }
-  if (user.failed_logins != 0) {
-    store::UserChanges reset;
-    reset.failed_logins = 0;
-    if (auto r = store_.update_user(user.id, reset); !r) return std::unexpected(r.error());
+  // Atomic with "not locked now": a concurrent failure that locked the account wins.
+  auto unlocked = store_.count_successful_login(user.id, now);
+  if (!unlocked) return std::unexpected(unlocked.error());
+  if (!*unlocked) {
+    if (auto r = record(event(user_actor(user.id), Action::kLoginFailed, Outcome::kDenied,
+                              detail("account-locked"), user.id),
+                        ctx);
+        !r) {
+      return std::unexpected(r.error());
+    }
+    return std::unexpected(login_failed());
   }
   return user;
 }
@@ -302,6 +305,13 @@ model::Result<MfaEnrollment> Identity::begin_mfa_enrollment(std::string_view tok
         ErrorCode::kForbidden,
         "two-factor authentication is already set up; an administrator can reset it");
   }
+  // Recorded first (fail closed): the new secret replaces any enrollment in progress.
+  if (auto r = record(event(user_actor(user->id), audit::Action::kMfaEnroll,
+                            audit::Outcome::kSuccess, "totp-enrollment-started", user->id),
+                      ctx);
+      !r) {
+    return std::unexpected(r.error());
+  }
   auto secret = crypto::new_totp_secret();
   if (!secret) return std::unexpected(secret.error());
   store::UserChanges c;
@@ -350,18 +360,22 @@ model::Result<std::vector<std::string>> Identity::finish_mfa_enrollment(std::str
   if (auto r = store_.replace_recovery_codes(user->id, hashes); !r) {
     return std::unexpected(r.error());
   }
-  store::UserChanges c;
-  c.totp_confirmed = true;
-  if (auto r = store_.update_user(user->id, c); !r) return std::unexpected(r.error());
-  s->mfa_done = true;
-  s->reauth_us = now_us();
-  if (auto r = store_.update_session(*s); !r) return std::unexpected(r.error());
+  // Recorded before the session gains anything (fail closed).
   if (auto r = record(event(user_actor(user->id), audit::Action::kMfaEnroll,
                             audit::Outcome::kSuccess, "totp", user->id),
                       ctx);
       !r) {
     return std::unexpected(r.error());
   }
+  auto unlocked = store_.count_successful_login(user->id, now_us());
+  if (!unlocked) return std::unexpected(unlocked.error());
+  if (!*unlocked) return std::unexpected(session_ended());
+  store::UserChanges c;
+  c.totp_confirmed = true;
+  if (auto r = store_.update_user(user->id, c); !r) return std::unexpected(r.error());
+  s->mfa_done = true;
+  s->reauth_us = now_us();
+  if (auto r = store_.update_session(*s); !r) return std::unexpected(r.error());
   return codes;
 }
 
@@ -375,11 +389,14 @@ model::Result<void> Identity::reauthenticate(std::string_view token, std::string
   if (!user) return std::unexpected(user.error());
   auto checked = check_credentials(user->username, password, code, ctx, "reauth");
   if (!checked) return std::unexpected(checked.error());
+  if (auto r = record(event(user_actor(user->id), audit::Action::kLogin, audit::Outcome::kSuccess,
+                            "reauthenticated", user->id),
+                      ctx);
+      !r) {
+    return r;  // fail closed: no fresh reauth without its record
+  }
   s->reauth_us = now_us();
-  if (auto r = store_.update_session(*s); !r) return std::unexpected(r.error());
-  return record(event(user_actor(user->id), audit::Action::kLogin, audit::Outcome::kSuccess,
-                      "reauthenticated", user->id),
-                ctx);
+  return store_.update_session(*s);
 }
 
 model::Result<void> Identity::require_recent_reauth(const Subject& subject) const {
@@ -406,9 +423,14 @@ model::Result<void> Identity::change_password(std::string_view token, std::strin
                                               const RequestContext& ctx) {
   auto s = open_session(token, ctx);
   if (!s) return std::unexpected(s.error());
+  // An MFA-complete session that proved the second factor in the last five minutes (a fresh
+  // login does), plus the old password: not someone at the person's unlocked screen.
+  if (!s->mfa_done) {
+    return model::fail(ErrorCode::kForbidden, "set up two-factor authentication first");
+  }
+  if (auto r = require_recent_reauth(Subject{s->user, false, {}, s->reauth_us}); !r) return r;
   auto user = store_.read_user(s->user);
   if (!user) return std::unexpected(user.error());
-  // The old password (and code) prove it is the person, not someone at their unlocked screen.
   auto checked = check_credentials(user->username, old_password, "", ctx, "password-change",
                                    /*with_code=*/false);
   if (!checked) return std::unexpected(checked.error());

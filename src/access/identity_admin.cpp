@@ -178,6 +178,7 @@ model::Result<Identity::Created> Identity::bootstrap_admin(const NewUser& user,
 model::Result<std::vector<UserSummary>> Identity::list_users(const Subject& admin,
                                                              std::optional<store::Id> lab,
                                                              const RequestContext& ctx) {
+  if (auto r = require_recent_reauth(admin); !r) return std::unexpected(r.error());
   if (!admin.system_admin) {
     if (!lab) {
       return model::fail(ErrorCode::kUsage, "name the lab (--lab) whose users to list");
@@ -190,6 +191,11 @@ model::Result<std::vector<UserSummary>> Identity::list_users(const Subject& admi
   std::vector<UserSummary> out;
   for (store::UserRecord& u : *users) {
     crypto::wipe(u.password_hash);
+    // A lab admin sees roles in the labs they administer, nothing of the person's other labs.
+    if (!admin.system_admin) {
+      std::erase_if(u.memberships,
+                    [&](const store::Membership& m) { return !administers(admin, m.lab); });
+    }
     out.push_back({u.id, std::move(u.username), std::move(u.display_name), std::move(u.email),
                    std::move(u.phone), u.system_admin, u.totp_confirmed,
                    u.admin_locked || u.locked_until_us > now, std::move(u.memberships)});
@@ -235,14 +241,16 @@ model::Result<void> Identity::reset_mfa(const Subject& admin, std::string_view u
                                         const RequestContext& ctx) {
   auto user = managed_user(admin, username);
   if (!user) return std::unexpected(user.error());
+  // Sessions end first: a failure half way leaves a person who must log in again, never an
+  // MFA-complete session of a person without MFA.
+  if (auto r = store_.end_user_sessions(user->id, "mfa-reset", now_us()); !r) {
+    return std::unexpected(r.error());
+  }
   store::UserChanges c;
   c.totp_secret = "";
   c.totp_confirmed = false;
   if (auto r = store_.update_user(user->id, c); !r) return r;
   if (auto r = store_.replace_recovery_codes(user->id, {}); !r) return r;
-  if (auto r = store_.end_user_sessions(user->id, "mfa-reset", now_us()); !r) {
-    return std::unexpected(r.error());
-  }
   return record(admin_event(admin.actor(), "mfa-reset", user->id), ctx);
 }
 
@@ -263,6 +271,9 @@ model::Result<void> Identity::set_role(const Subject& admin, std::string_view us
     if (!found) return std::unexpected(found.error());
     if (!*found) return model::fail(ErrorCode::kNotFound, "no such user");
     user_id = (*found)->id;
+    if (user_id == admin.user) {
+      return model::fail(ErrorCode::kForbidden, "administrators cannot change their own account");
+    }
   } else {
     // A lab admin may add anyone already in one of their labs, or change their own lab's roles.
     auto user = managed_user(admin, username);

@@ -176,7 +176,8 @@ TEST_F(IdentityTest, NoPhiBeforeMfaEnrollment) {
   ASSERT_TRUE(codes.has_value()) << codes.error().message;
   EXPECT_EQ(codes->size(), 10u);
   EXPECT_TRUE(identity_->authenticate(login->token, ctx_).has_value());
-  EXPECT_EQ(audit_count("mfa-enroll", ""), 1);
+  EXPECT_EQ(audit_count("mfa-enroll", "enrollment-started"), 1);
+  EXPECT_EQ(audit_count("mfa-enroll", ""), 2);  // started, finished
   // Once enrolled, a login without the code fails.
   EXPECT_FALSE(identity_->login("root", root_password_, "", ctx_).has_value());
 }
@@ -302,6 +303,54 @@ TEST_F(IdentityTest, ALabAdminManagesOnlyTheirLabsNonAdminPeople) {
   for (const auto& u : *mine) EXPECT_NE(u.username, "tech.lab2");
   EXPECT_FALSE(identity_->list_users(*subject, other_lab_, ctx_).has_value());
   (void)other;
+}
+
+TEST_F(IdentityTest, AnOverLongPasswordIsAWrongPasswordForKnownAndUnknownNames) {
+  make_root();
+  const std::string huge(crypto::kMaxPasswordBytes + 1, 'x');
+  auto known = identity_->login("root", huge, code(root_, 0), ctx_);
+  auto unknown = identity_->login("nobody", huge, "123456", ctx_);
+  ASSERT_FALSE(known.has_value());
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(known.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_EQ(known.error().message, unknown.error().message);
+  EXPECT_EQ(audit_count("login-failed", "bad-password"), 1);  // counted like any failure
+}
+
+TEST_F(IdentityTest, TheLockIsCheckedAtomicallyWithCountingAndWithSuccess) {
+  make_root();
+  Person p = add("tech.race", "lab-technologist");
+  auto user = store_->find_user("tech.race");
+  ASSERT_TRUE(user.has_value() && user->has_value());
+  const store::Id id = (*user)->id;
+  const std::int64_t until = now_us_ + 900 * kS;
+  for (int i = 1; i <= 4; ++i) EXPECT_EQ(*store_->count_failed_login(id, 5, until, now_us_), i);
+  EXPECT_EQ(*store_->count_failed_login(id, 5, until, now_us_), 5);  // locks
+  // While locked nothing is counted and no success goes through: what a request that had
+  // already verified the password before the lock was set would try.
+  EXPECT_EQ(*store_->count_failed_login(id, 5, until, now_us_), 0);
+  EXPECT_FALSE(*store_->count_successful_login(id, now_us_));
+  // A lowered threshold still locks at once.
+  EXPECT_TRUE(*store_->count_successful_login(id, until));
+  EXPECT_EQ(*store_->count_failed_login(id, 5, until + 900 * kS, until), 1);
+  EXPECT_EQ(*store_->count_failed_login(id, 2, until + 900 * kS, until), 2);
+  EXPECT_FALSE(*store_->count_successful_login(id, until));
+  (void)p;
+}
+
+TEST_F(IdentityTest, PasswordChangeNeedsARecentSecondFactorAndAdminsCannotChangeThemselves) {
+  make_root();
+  advance(6 * 60);
+  auto stale =
+      identity_->change_password(root_.token, root_password_, "violet tractor 1987 x", ctx_);
+  ASSERT_FALSE(stale.has_value());
+  EXPECT_EQ(stale.error().code, ErrorCode::kForbidden);
+  ASSERT_TRUE(identity_->reauthenticate(root_.token, root_password_, code(root_, 0), ctx_));
+  auto self = identity_->set_role(root_subject(), "root", lab_, "pathologist", ctx_);
+  ASSERT_FALSE(self.has_value());
+  EXPECT_EQ(self.error().code, ErrorCode::kForbidden);
+  EXPECT_TRUE(
+      identity_->change_password(root_.token, root_password_, "violet tractor 1987 x", ctx_));
 }
 
 TEST_F(IdentityTest, ResetMfaMakesThePersonEnrollAgain) {

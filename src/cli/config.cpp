@@ -103,6 +103,18 @@ model::Result<Config> load_config(const fs::path& file) {
   }
   config.ingest_spool = optional_path("ingest", "spool_dir");
   config.token_endpoint = table["auth"]["token_endpoint"].value_or(config.token_endpoint);
+  auto auth_bad = [&](std::string_view key, std::string_view what) {
+    return model::fail(ErrorCode::kConfig, fmt::format("[auth] {}: {}", key, what),
+                       {.file = file.string()});
+  };
+  if (auto n = table["auth"]["lockout_failures"].value<std::int64_t>()) {
+    if (*n < 1 || *n > 5) return auth_bad("lockout_failures", "must be 1 to 5");
+    config.lockout_failures = static_cast<int>(*n);
+  }
+  if (auto n = table["auth"]["lockout_minutes"].value<std::int64_t>()) {
+    if (*n < 1 || *n > 24 * 60) return auth_bad("lockout_minutes", "must be 1 to 1440");
+    config.lockout_minutes = static_cast<int>(*n);
+  }
   if (const toml::array* senders = table["ingest"]["senders"].as_array()) {
     int n = 0;
     for (const toml::node& node : *senders) {
@@ -216,6 +228,8 @@ std::string render_config(const Config& c) {
       "# [auth]\n"
       "# token_endpoint = \"https://labvault.example.org:8443/auth/token\"  # SMART assertions' "
       "aud\n"
+      "# lockout_failures = 5   # consecutive failed logins that lock an account (at most 5)\n"
+      "# lockout_minutes = 15\n"
       "\n"
       "# Sending systems and their labs, matched on MSH-3 and MSH-4 (and the client certificate's\n"
       "# CN when tls_subject is set), or on tls_subject alone (no application) for a system that\n"
@@ -257,6 +271,13 @@ model::Result<Opened> open_store_only(const Config& config) {
   if (!store) return std::unexpected(store.error());
   opened.store = std::move(*store);
   return opened;
+}
+
+access::IdentityOptions identity_options(const Config& config) {
+  access::IdentityOptions o;
+  o.max_failed_logins = config.lockout_failures;
+  o.lockout = std::chrono::minutes(config.lockout_minutes);
+  return o;
 }
 
 audit::LogOptions log_options(const Config& config) {

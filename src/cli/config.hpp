@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "access/identity.hpp"
 #include "audit/log.hpp"
 #include "crypto/keyring.hpp"
 #include "model/error.hpp"
@@ -58,6 +59,10 @@ struct Config {
   std::filesystem::path ingest_spool;  // [ingest] spool_dir: uploads removed once imported
   // [auth] token_endpoint: the SMART token URL clients put in their assertions' "aud".
   std::string token_endpoint = "https://localhost:8443/auth/token";
+  // [auth] lockout_failures, lockout_minutes: consecutive failed logins that lock an account,
+  // and for how long (DESIGN.md invariant 9: five; NIST SP 800-63B 5.2.2 allows up to 100).
+  int lockout_failures = 5;
+  int lockout_minutes = 15;
 };
 
 // Reads and checks a config; errors name the file, line and key.
@@ -79,5 +84,6 @@ struct Opened {
 // possibly tampered log without resuming (or signing) it.
 [[nodiscard]] model::Result<Opened> open_store_only(const Config& config);
 [[nodiscard]] audit::LogOptions log_options(const Config& config);
+[[nodiscard]] access::IdentityOptions identity_options(const Config& config);
 
 }  // namespace labvault::cli

@@ -76,7 +76,8 @@ model::Result<std::unique_ptr<Session>> start(const IdentityArgs& args, bool nee
   auto s = std::make_unique<Session>();
   s->opened = std::move(*opened);
   s->identity = std::make_unique<access::Identity>(*s->opened.store, *s->opened.audit,
-                                                   s->opened.keyring->blind_indexer());
+                                                   s->opened.keyring->blind_indexer(),
+                                                   identity_options(*config));
   s->clients = std::make_unique<access::Clients>(*s->opened.store, *s->opened.audit, *s->identity,
                                                  access::ClientOptions{config->token_endpoint});
   if (!need_admin) return s;
@@ -87,6 +88,7 @@ model::Result<std::unique_ptr<Session>> start(const IdentityArgs& args, bool nee
   std::string code = read_secret("two-factor code: ");
   auto login = s->identity->login(args.as, password, code, s->ctx);
   crypto::wipe(password);
+  crypto::wipe(code);
   if (!login) return std::unexpected(login.error());
   s->token = login->token;
   if (login->mfa_enrollment_required) {
@@ -104,6 +106,14 @@ model::Result<store::Id> lab_id(store::Store& store, const std::string& code) {
   if (!lab) return std::unexpected(lab.error());
   if (!*lab) return model::fail(ErrorCode::kNotFound, fmt::format("no lab '{}'", code));
   return (*lab)->id;
+}
+
+// --lab CODE when given, else every lab.
+model::Result<std::optional<store::Id>> optional_lab(store::Store& store, const std::string& code) {
+  if (code.empty()) return std::nullopt;
+  auto id = lab_id(store, code);
+  if (!id) return std::unexpected(id.error());
+  return *id;
 }
 
 int fail(const model::Error& e) {
@@ -144,13 +154,9 @@ int run_user_add(const IdentityArgs& args) {
 int run_user_list(const IdentityArgs& args) {
   auto s = start(args, true);
   if (!s) return fail(s.error());
-  std::optional<store::Id> lab;
-  if (!args.lab.empty()) {
-    auto id = lab_id(*(*s)->opened.store, args.lab);
-    if (!id) return fail(id.error());
-    lab = *id;
-  }
-  auto users = (*s)->identity->list_users(*(*s)->admin, lab, (*s)->ctx);
+  auto lab = optional_lab(*(*s)->opened.store, args.lab);
+  if (!lab) return fail(lab.error());
+  auto users = (*s)->identity->list_users(*(*s)->admin, *lab, (*s)->ctx);
   if (!users) return fail(users.error());
   auto labs = (*s)->opened.store->list_labs();
   if (!labs) return fail(labs.error());
@@ -279,13 +285,9 @@ int run_client_add(const IdentityArgs& args) {
 int run_client_list(const IdentityArgs& args) {
   auto s = start(args, true);
   if (!s) return fail(s.error());
-  std::optional<store::Id> lab;
-  if (!args.lab.empty()) {
-    auto id = lab_id(*(*s)->opened.store, args.lab);
-    if (!id) return fail(id.error());
-    lab = *id;
-  }
-  auto clients = (*s)->clients->list(*(*s)->admin, lab, (*s)->ctx);
+  auto lab = optional_lab(*(*s)->opened.store, args.lab);
+  if (!lab) return fail(lab.error());
+  auto clients = (*s)->clients->list(*(*s)->admin, *lab, (*s)->ctx);
   if (!clients) return fail(clients.error());
   for (const store::ClientRecord& c : *clients) {
     fmt::print("{:<24} lab {:<6} {:<28} {}{}\n", c.client_id, c.lab, c.name, c.scopes,

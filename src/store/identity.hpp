@@ -99,9 +99,15 @@ class IdentityStore {
   [[nodiscard]] virtual model::Result<void> set_membership(Id user, Id lab,
                                                            std::string_view role) = 0;
   // Counts one failed login atomically; at `max_failures` consecutive failures the account is
-  // locked until `lock_until_us`. Returns the count after this failure.
+  // locked until `lock_until_us`. A lock that ran out before `now_us` starts the count afresh.
+  // Returns the count after this failure, or 0 when the account is locked (not counted).
   [[nodiscard]] virtual model::Result<int> count_failed_login(Id user, int max_failures,
-                                                              std::int64_t lock_until_us) = 0;
+                                                              std::int64_t lock_until_us,
+                                                              std::int64_t now_us) = 0;
+  // Clears the failure count, atomically with checking that the account is not locked at
+  // `now_us` (false when it is: a concurrent failure may just have locked it).
+  [[nodiscard]] virtual model::Result<bool> count_successful_login(Id user,
+                                                                   std::int64_t now_us) = 0;
   // Accepts a TOTP time step only if it is later than the last accepted one (atomic).
   [[nodiscard]] virtual model::Result<bool> accept_totp_step(Id user, std::int64_t step) = 0;
   // Replaces the user's recovery codes (hashes); consumes one atomically (false: unknown/used).

@@ -46,6 +46,12 @@ Result<std::vector<std::string>> unpack(std::string_view in, std::size_t count,
   return fields;
 }
 
+// Runs a statement without rows; how many rows it changed.
+Result<int> changed_rows(Db& db, Stmt& stmt) {
+  if (auto r = stmt.run(); !r) return std::unexpected(r.error());
+  return sqlite3_changes(db.handle());
+}
+
 }  // namespace
 
 std::string SqliteStore::username_index(std::string_view username) const {
@@ -253,10 +259,9 @@ Result<void> SqliteStore::update_user(Id id, const UserChanges& c) {
       auto stmt = db_->prepare(fmt::format("UPDATE users SET {} = ? WHERE id = ?", column));
       if (!stmt) return std::unexpected(stmt.error());
       (*stmt)->bind(1, *v).bind(2, id);
-      if (auto r = (*stmt)->run(); !r) return r;
-      if (sqlite3_changes(db_->handle()) == 0) {
-        return model::fail(ErrorCode::kNotFound, fmt::format("user {} not found", id));
-      }
+      auto n = changed_rows(*db_, **stmt);
+      if (!n) return std::unexpected(n.error());
+      if (*n == 0) return model::fail(ErrorCode::kNotFound, fmt::format("user {} not found", id));
       return {};
     };
     auto flag = [](std::optional<bool> b) -> std::optional<std::int64_t> {
@@ -291,22 +296,37 @@ Result<void> SqliteStore::set_membership(Id user, Id lab, std::string_view role)
   });
 }
 
-Result<int> SqliteStore::count_failed_login(Id user, int max_failures, std::int64_t lock_until_us) {
+Result<int> SqliteStore::count_failed_login(Id user, int max_failures, std::int64_t lock_until_us,
+                                            std::int64_t now_us) {
   std::lock_guard lock(mu_);
-  return in_transaction(*this, [&]() -> Result<int> {
-    auto stmt = db_->prepare(
-        "UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE WHEN "
-        "failed_logins + 1 >= ? THEN ? ELSE locked_until END WHERE id = ? RETURNING failed_logins");
-    if (!stmt) return std::unexpected(stmt.error());
-    (*stmt)->bind(1, max_failures).bind(2, lock_until_us).bind(3, user);
-    if (!(*stmt)->step()) {
-      if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
-      return model::fail(ErrorCode::kNotFound, fmt::format("user {} not found", user));
-    }
-    int count = static_cast<int>((*stmt)->int64(0));
-    (*stmt)->reset();
-    return count;
-  });
+  // One statement, so that concurrent attempts can neither lose a count nor slip past a lock.
+  auto stmt = db_->prepare(
+      "UPDATE users SET "
+      "failed_logins = CASE WHEN locked_until != 0 THEN 1 ELSE failed_logins + 1 END, "
+      "locked_until = CASE WHEN (CASE WHEN locked_until != 0 THEN 1 ELSE failed_logins + 1 END) "
+      ">= ?1 THEN ?2 ELSE 0 END "
+      "WHERE id = ?3 AND admin_locked = 0 AND locked_until <= ?4 RETURNING failed_logins");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind(1, max_failures).bind(2, lock_until_us).bind(3, user).bind(4, now_us);
+  if (!(*stmt)->step()) {
+    if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
+    return 0;  // locked (or no such user): nothing counted
+  }
+  int count = static_cast<int>((*stmt)->int64(0));
+  (*stmt)->reset();
+  return count;
+}
+
+Result<bool> SqliteStore::count_successful_login(Id user, std::int64_t now_us) {
+  std::lock_guard lock(mu_);
+  auto stmt = db_->prepare(
+      "UPDATE users SET failed_logins = 0, locked_until = 0 "
+      "WHERE id = ? AND admin_locked = 0 AND locked_until <= ?");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind(1, user).bind(2, now_us);
+  auto n = changed_rows(*db_, **stmt);
+  if (!n) return std::unexpected(n.error());
+  return *n == 1;
 }
 
 Result<bool> SqliteStore::accept_totp_step(Id user, std::int64_t step) {
@@ -315,8 +335,9 @@ Result<bool> SqliteStore::accept_totp_step(Id user, std::int64_t step) {
       db_->prepare("UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?");
   if (!stmt) return std::unexpected(stmt.error());
   (*stmt)->bind(1, step).bind(2, user).bind(3, step);
-  if (auto r = (*stmt)->run(); !r) return std::unexpected(r.error());
-  return sqlite3_changes(db_->handle()) == 1;
+  auto n = changed_rows(*db_, **stmt);
+  if (!n) return std::unexpected(n.error());
+  return *n == 1;
 }
 
 Result<void> SqliteStore::replace_recovery_codes(Id user, const std::vector<std::string>& hashes) {
@@ -342,8 +363,9 @@ Result<bool> SqliteStore::use_recovery_code(Id user, std::string_view hash, std:
       "UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at = 0");
   if (!stmt) return std::unexpected(stmt.error());
   (*stmt)->bind(1, now_us).bind(2, user).bind_blob(3, hash);
-  if (auto r = (*stmt)->run(); !r) return std::unexpected(r.error());
-  return sqlite3_changes(db_->handle()) == 1;
+  auto n = changed_rows(*db_, **stmt);
+  if (!n) return std::unexpected(n.error());
+  return *n == 1;
 }
 
 // ---- sessions
@@ -417,10 +439,9 @@ Result<void> SqliteStore::update_session(const SessionRecord& s) {
       .bind(4, s.ended_us)
       .bind_text(5, s.end_reason)
       .bind_blob(6, s.token_hash);
-  if (auto r = (*stmt)->run(); !r) return r;
-  if (sqlite3_changes(db_->handle()) == 0) {
-    return model::fail(ErrorCode::kNotFound, "no such open session");
-  }
+  auto n = changed_rows(*db_, **stmt);
+  if (!n) return std::unexpected(n.error());
+  if (*n == 0) return model::fail(ErrorCode::kNotFound, "no such open session");
   return {};
 }
 
@@ -430,8 +451,7 @@ Result<int> SqliteStore::end_user_sessions(Id user, std::string_view reason, std
       "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE user_id = ? AND ended_at = 0");
   if (!stmt) return std::unexpected(stmt.error());
   (*stmt)->bind(1, now_us).bind_text(2, reason).bind(3, user);
-  if (auto r = (*stmt)->run(); !r) return std::unexpected(r.error());
-  return sqlite3_changes(db_->handle());
+  return changed_rows(*db_, **stmt);
 }
 
 // ---- clients
@@ -539,8 +559,9 @@ Result<bool> SqliteStore::use_assertion_id(Id client, std::string_view jti_hash,
         "ON CONFLICT DO NOTHING");
     if (!stmt) return std::unexpected(stmt.error());
     (*stmt)->bind(1, client).bind_blob(2, jti_hash).bind(3, expires_us);
-    if (auto r = (*stmt)->run(); !r) return std::unexpected(r.error());
-    return sqlite3_changes(db_->handle()) == 1;
+    auto n = changed_rows(*db_, **stmt);
+    if (!n) return std::unexpected(n.error());
+    return *n == 1;
   });
 }
 

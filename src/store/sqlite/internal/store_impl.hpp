@@ -74,7 +74,9 @@ class SqliteStore final : public Store {
   Result<std::vector<UserRecord>> list_users(std::optional<Id> lab) override;
   Result<void> update_user(Id user, const UserChanges& changes) override;
   Result<void> set_membership(Id user, Id lab, std::string_view role) override;
-  Result<int> count_failed_login(Id user, int max_failures, std::int64_t lock_until_us) override;
+  Result<int> count_failed_login(Id user, int max_failures, std::int64_t lock_until_us,
+                                 std::int64_t now_us) override;
+  Result<bool> count_successful_login(Id user, std::int64_t now_us) override;
   Result<bool> accept_totp_step(Id user, std::int64_t step) override;
   Result<void> replace_recovery_codes(Id user, const std::vector<std::string>& hashes) override;
   Result<bool> use_recovery_code(Id user, std::string_view hash, std::int64_t now_us) override;
