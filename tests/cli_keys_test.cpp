@@ -55,7 +55,8 @@ TEST_F(CliKeys, InitCreatesPrivateFilesAndIsIdempotent) {
   EXPECT_EQ(std::string((std::istreambuf_iterator<char>(ring2)), {}), before);
   CliRun status = labvault("keys status --config " + config());
   EXPECT_EQ(status.exit_code, 0);
-  EXPECT_NE(status.out.find("1 lab, 3 patient, 0 shredded"), std::string::npos) << status.out;
+  // Lab keys: DEMO and the system tenant (lab 0, identity data of the demo people).
+  EXPECT_NE(status.out.find("2 lab, 3 patient, 0 shredded"), std::string::npos) << status.out;
 }
 
 TEST_F(CliKeys, KeyringProblemsAreRefusedBeforeAnythingIsWritten) {
@@ -90,7 +91,7 @@ TEST_F(CliKeys, RotateRewrapsAndRetiresAndShredNeedsConfirmation) {
   ASSERT_EQ(labvault("init --data " + data() + " --demo").exit_code, 0);
   CliRun rotate = labvault("keys rotate --retire-old --config " + config());
   ASSERT_EQ(rotate.exit_code, 0) << rotate.out;
-  EXPECT_NE(rotate.out.find("re-wrapped 4 data keys under KEK version 2"), std::string::npos);
+  EXPECT_NE(rotate.out.find("re-wrapped 5 data keys under KEK version 2"), std::string::npos);
   EXPECT_NE(rotate.out.find("retired KEK version 1"), std::string::npos);
   CliRun unconfirmed = labvault(
       "keys shred-patient --config " + config() + " --lab DEMO --mrn-stdin --authority DEMOLAB",
@@ -106,7 +107,7 @@ TEST_F(CliKeys, RotateRewrapsAndRetiresAndShredNeedsConfirmation) {
                           "DEMO-MRN-1002");
   EXPECT_EQ(again.exit_code, 1);  // the blind index went with the key
   CliRun status = labvault("keys status --config " + config());
-  EXPECT_NE(status.out.find("1 lab, 2 patient, 1 shredded"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("2 lab, 2 patient, 1 shredded"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find("KEK versions 2 (current 2)"), std::string::npos) << status.out;
 }
 

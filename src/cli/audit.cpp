@@ -57,15 +57,19 @@ int run_audit_verify(const AuditArgs& args) {
   auto checkpoints = opened->store->audit_checkpoints();
   if (!checkpoints) return print_error(checkpoints.error()), kExitUserError;
   // The published copy is what catches a truncation that took the database's own checkpoints:
-  // it must exist and hold every checkpoint the database holds.
-  if (report->ok() && !file.empty() && !checkpoints->empty()) {
+  // it must exist and hold every checkpoint the database holds. A log with records must have
+  // one even when the database holds no checkpoint (they may be what was deleted; every writer
+  // signs when it closes, so only a crash before the first checkpoint leaves none: run
+  // `audit checkpoint`, then verify).
+  if (report->ok() && !file.empty() && (!checkpoints->empty() || report->records > 0)) {
     std::set<std::uint64_t> sizes;
     for (const auto& c : published) sizes.insert(c.tree_size);
     if (!have_file) {
-      report->problem = audit::Problem{0, 0,
-                                       fmt::format("the published checkpoints file {} is missing "
-                                                   "but the database holds {} checkpoints",
-                                                   file.string(), checkpoints->size())};
+      report->problem = audit::Problem{
+          0, 0,
+          fmt::format("the published checkpoints file {} is missing but the database holds {} "
+                      "records and {} checkpoints",
+                      file.string(), report->records, checkpoints->size())};
     } else {
       for (const auto& c : *checkpoints) {
         if (!sizes.contains(c.tree_size)) {
