@@ -15,6 +15,7 @@
 
 #include "model/error.hpp"
 #include "model/lab.hpp"
+#include "store/access.hpp"
 #include "store/identity.hpp"
 
 namespace labvault::store {
@@ -160,7 +161,7 @@ struct AuditQuery {
 using AuditRowsFor =
     std::function<model::Result<std::vector<AuditRow>>(std::span<const Outcome> outcomes)>;
 
-class Store : public IdentityStore {
+class Store : public IdentityStore, public AccessStore {
  public:
   ~Store() override = default;
 

@@ -67,6 +67,16 @@ class SqliteStore final : public Store {
                                       std::string_view text) override;
   Result<std::string> open_audit_text(Id lab, std::uint64_t seq, std::string_view sealed) override;
 
+  // --- access.cpp
+  Result<Id> add_care_assignment(const CareAssignment& a) override;
+  Result<bool> has_care_relationship(Id user, Id lab, Id patient, std::int64_t now_us) override;
+  Result<Id> add_grant(const AccessGrant& g) override;
+  Result<std::vector<AccessGrant>> active_grants(Id user, Id lab, Id patient,
+                                                 std::int64_t now_us) override;
+  Result<std::vector<AccessGrant>> break_glass_grants(Id lab, bool all) override;
+  Result<void> review_grant(Id lab, Id grant, std::string_view reviewer,
+                            std::string_view disposition, std::int64_t now_us) override;
+
   // --- identity.cpp
   Result<Id> create_user(const UserRecord& user) override;
   Result<std::optional<UserRecord>> find_user(std::string_view username) override;
