@@ -164,6 +164,38 @@ TEST_F(CliUsers, TheLockoutThresholdComesFromTheConfig) {
   EXPECT_NE(audit.out.find("locked-after-2-failures"), std::string::npos) << audit.out;
 }
 
+TEST_F(CliUsers, ExplainNamesTheRuleAndACareAssignmentChangesTheAnswer) {
+  init(true);
+  Person root = demo_admin();
+  const std::string explain =
+      "access explain --lab DEMO --user demo.provider --resource Observation --patient 1";
+  CliRun before = as(root, explain);
+  EXPECT_EQ(before.exit_code, 1) << before.out;
+  EXPECT_NE(before.out.find("DENY"), std::string::npos) << before.out;
+  EXPECT_NE(before.out.find("no care relationship"), std::string::npos) << before.out;
+  ASSERT_EQ(
+      as(root, "access assign --lab DEMO --user demo.provider --patient 1 --hours 2").exit_code, 0);
+  CliRun after = as(root, explain + " --sensitive hiv");
+  EXPECT_EQ(after.exit_code, 0) << after.out;
+  EXPECT_NE(after.out.find("PERMIT"), std::string::npos) << after.out;
+  EXPECT_NE(after.out.find("view clinical"), std::string::npos) << after.out;
+  EXPECT_NE(after.out.find("mask: hiv"), std::string::npos) << after.out;
+  // A site policy that lets this provider's rule show HIV results is a recorded change.
+  fs::path policy = dir_ / "site-policy.toml";
+  std::ofstream(policy) << "[[rules]]\nid = \"clinician-with-care-relationship\"\n"
+                           "roles = [\"ordering-provider\"]\nactions = [\"read\"]\n"
+                           "kinds = [\"Observation\"]\nrequire = [\"care-relationship\"]\n"
+                           "sensitive = [\"hiv\"]\nview = \"clinical\"\n";
+  std::ofstream(dir_ / "data" / "labvault.toml", std::ios::app)
+      << "\n[access]\npolicy_file = \"" << policy.string() << "\"\n";
+  CliRun sited = as(root, explain + " --sensitive hiv");
+  EXPECT_EQ(sited.exit_code, 0) << sited.out;
+  EXPECT_EQ(sited.out.find("mask: hiv"), std::string::npos) << sited.out;
+  CliRun changes = labvault("audit query" + cfg() + " --action config-change");
+  EXPECT_NE(changes.out.find("policy-file-"), std::string::npos) << changes.out;
+  EXPECT_NE(changes.out.find("policy-defaults-"), std::string::npos) << changes.out;
+}
+
 TEST_F(CliUsers, ACanaryPasswordIsInNoFileAndNoOutput) {
   init(true);
   Person root = demo_admin();

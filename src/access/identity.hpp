@@ -137,6 +137,9 @@ class Identity {
                                              store::Id lab, std::string_view role,
                                              const RequestContext& ctx);
 
+  // A person's roles as the policy sees them, without a session (for `access explain` and
+  // care-team assignment); kNotFound for no such person.
+  [[nodiscard]] model::Result<Subject> subject_of(std::string_view username);
   [[nodiscard]] static std::string normalize_username(std::string_view username);
   // kForbidden unless `admin` is a system admin (and re-authenticated): labs and their admins.
   [[nodiscard]] model::Result<void> require_system_admin(const Subject& admin) const;

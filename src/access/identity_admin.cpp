@@ -54,6 +54,14 @@ audit::Event admin_event(std::string actor, std::string detail, store::Id user, 
 
 }  // namespace
 
+model::Result<Subject> Identity::subject_of(std::string_view username) {
+  auto found = store_.find_user(normalize_username(username));
+  if (!found) return std::unexpected(found.error());
+  if (!*found) return model::fail(ErrorCode::kNotFound, "no such user");
+  crypto::wipe((*found)->password_hash);
+  return Subject{(*found)->id, (*found)->system_admin, std::move((*found)->memberships), 0};
+}
+
 model::Result<void> Identity::require_system_admin(const Subject& admin) const {
   if (auto r = require_recent_reauth(admin); !r) return r;
   if (admin.system_admin) return {};

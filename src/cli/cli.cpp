@@ -205,6 +205,7 @@ int run(int argc, char** argv) {
       ->check(CLI::ExistingFile);
 
   auto run_identity = add_identity_commands(app);
+  auto run_access = add_access_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -223,6 +224,7 @@ int run(int argc, char** argv) {
   // filesystem) and still deserves a one-line message and exit 1 rather than an abort.
   try {
     if (auto code = run_identity()) return *code;
+    if (auto code = run_access()) return *code;
     if (in->parsed()) return run_init(init);
     if (ks->parsed()) return run_keys_status(keys);
     if (kr->parsed()) return run_keys_rotate(keys);

@@ -22,6 +22,8 @@ namespace labvault::cli {
 
 // Adds `user` and `client` (users.cpp); the result runs whichever was parsed, if one was.
 std::function<std::optional<int>()> add_identity_commands(CLI::App& app);
+// Adds `access` (access_cmd.cpp), likewise.
+std::function<std::optional<int>()> add_access_commands(CLI::App& app);
 
 struct ConvertArgs {
   std::string from, to;

@@ -4,7 +4,10 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include "cli/formats.hpp"
+#include "crypto/secret.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace labvault::cli {
@@ -110,6 +113,20 @@ model::Result<Config> load_config(const fs::path& file) {
   if (auto n = table["auth"]["lockout_failures"].value<std::int64_t>()) {
     if (*n < 1 || *n > 5) return auth_bad("lockout_failures", "must be 1 to 5");
     config.lockout_failures = static_cast<int>(*n);
+  }
+  config.access_policy_file = optional_path("access", "policy_file");
+  for (auto [key, target, max] :
+       {std::tuple{"unmask_minutes", &config.unmask_minutes, 24 * 60},
+        std::tuple{"break_glass_minutes", &config.break_glass_minutes, 24 * 60},
+        std::tuple{"review_days", &config.review_days, 365}}) {
+    if (auto n = table["access"][key].value<std::int64_t>()) {
+      if (*n < 1 || *n > max) {
+        return model::fail(ErrorCode::kConfig,
+                           fmt::format("[access] {}: must be 1 to {}", key, max),
+                           {.file = file.string()});
+      }
+      *target = static_cast<int>(*n);
+    }
   }
   if (auto n = table["auth"]["lockout_minutes"].value<std::int64_t>()) {
     if (*n < 1 || *n > 24 * 60) return auth_bad("lockout_minutes", "must be 1 to 1440");
@@ -271,6 +288,54 @@ model::Result<Opened> open_store_only(const Config& config) {
   if (!store) return std::unexpected(store.error());
   opened.store = std::move(*store);
   return opened;
+}
+
+access::AccessOptions access_options(const Config& config) {
+  access::AccessOptions o;
+  o.unmask_for = std::chrono::minutes(config.unmask_minutes);
+  o.break_glass_for = std::chrono::minutes(config.break_glass_minutes);
+  o.review_within_days = config.review_days;
+  return o;
+}
+
+model::Result<access::Policy> load_policy(const Config& config, store::Store& store,
+                                          audit::Log& log) {
+  std::string text;
+  model::Result<access::Policy> policy = access::Policy::defaults();
+  if (!config.access_policy_file.empty()) {
+    std::ifstream in(config.access_policy_file);
+    if (!in) {
+      return model::fail(ErrorCode::kConfig, "cannot read the access policy file",
+                         {.file = config.access_policy_file.string()});
+    }
+    text.assign(std::istreambuf_iterator<char>(in), {});
+    policy = access::Policy::with_overrides(text, config.access_policy_file.string());
+    if (!policy) return policy;
+  }
+  // The record names the policy by digest; a new digest is a policy change on record.
+  std::string digest = crypto::sha256(text);
+  std::string code;
+  for (unsigned char c : digest.substr(0, 8)) code += fmt::format("{:02x}", c);
+  const std::string detail = (text.empty() ? "policy-defaults-" : "policy-file-") + code;
+  store::AuditQuery q;
+  q.action = "config-change";
+  q.limit = 100000;
+  auto seen = store.query_audit(q);
+  if (!seen) return std::unexpected(seen.error());
+  std::string last;
+  for (const store::AuditRow& row : *seen) {
+    auto at = row.entry.find("\"policy-");
+    if (at != std::string::npos)
+      last = row.entry.substr(at + 1, row.entry.find('"', at + 1) - at - 1);
+  }
+  if (last != detail) {
+    audit::Event e{.actor = cli_actor(),
+                   .action = audit::Action::kConfigChange,
+                   .resource = "AccessPolicy",
+                   .outcome_detail = detail};
+    if (auto r = log.record(e); !r) return std::unexpected(r.error());
+  }
+  return policy;
 }
 
 access::IdentityOptions identity_options(const Config& config) {

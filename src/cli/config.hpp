@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "access/access.hpp"
 #include "access/identity.hpp"
 #include "audit/log.hpp"
 #include "crypto/keyring.hpp"
@@ -63,6 +64,10 @@ struct Config {
   // and for how long (DESIGN.md invariant 9: five; NIST SP 800-63B 5.2.2 allows up to 100).
   int lockout_failures = 5;
   int lockout_minutes = 15;
+  // [access] policy_file: rules and views that replace the shipped ones of the same name;
+  // unmask_minutes, break_glass_minutes, review_days.
+  std::filesystem::path access_policy_file;
+  int unmask_minutes = 30, break_glass_minutes = 60, review_days = 7;
 };
 
 // Reads and checks a config; errors name the file, line and key.
@@ -85,5 +90,10 @@ struct Opened {
 [[nodiscard]] model::Result<Opened> open_store_only(const Config& config);
 [[nodiscard]] audit::LogOptions log_options(const Config& config);
 [[nodiscard]] access::IdentityOptions identity_options(const Config& config);
+[[nodiscard]] access::AccessOptions access_options(const Config& config);
+// The shipped policy with the config's policy_file applied. The first time a command sees a
+// policy (by its SHA-256), it records a config-change audit event: policy changes are audited.
+[[nodiscard]] model::Result<access::Policy> load_policy(const Config& config, store::Store& store,
+                                                        audit::Log& log);
 
 }  // namespace labvault::cli

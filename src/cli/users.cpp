@@ -3,8 +3,6 @@
 // input, or prompted without echo on a terminal) exactly as at a login; the first system
 // administrator is created without --as by whoever holds the keyring and config.
 #include <fmt/format.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fstream>
@@ -12,6 +10,7 @@
 
 #include "access/clients.hpp"
 #include "access/identity.hpp"
+#include "cli/admin_session.hpp"
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
 #include "cli/config.hpp"
@@ -34,95 +33,8 @@ struct IdentityArgs {
   std::filesystem::path public_keys;
 };
 
-// One line from standard input; without echo when it is a terminal.
-std::string read_secret(const char* prompt) {
-  const bool tty = ::isatty(STDIN_FILENO) != 0;
-  termios saved{};
-  if (tty) {
-    std::fprintf(stderr, "%s", prompt);
-    ::tcgetattr(STDIN_FILENO, &saved);
-    termios quiet = saved;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-  }
-  std::string line;
-  std::getline(std::cin, line);
-  if (tty) {
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-    std::fprintf(stderr, "\n");
-  }
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
-// The open data, the identity service and the administrator's session for one command.
-struct Session {
-  Opened opened;
-  std::unique_ptr<access::Identity> identity;
-  std::unique_ptr<access::Clients> clients;
-  access::RequestContext ctx{"", "cli", ""};
-  std::string token;
-  std::optional<access::Subject> admin;
-  ~Session() {
-    if (!token.empty()) (void)identity->logout(token, ctx);
-  }
-};
-
-model::Result<std::unique_ptr<Session>> start(const IdentityArgs& args, bool need_admin) {
-  auto config = load_config(args.config);
-  if (!config) return std::unexpected(config.error());
-  auto opened = open_data(*config);
-  if (!opened) return std::unexpected(opened.error());
-  auto s = std::make_unique<Session>();
-  s->opened = std::move(*opened);
-  s->identity = std::make_unique<access::Identity>(*s->opened.store, *s->opened.audit,
-                                                   s->opened.keyring->blind_indexer(),
-                                                   identity_options(*config));
-  s->clients = std::make_unique<access::Clients>(*s->opened.store, *s->opened.audit, *s->identity,
-                                                 access::ClientOptions{config->token_endpoint});
-  if (!need_admin) return s;
-  if (args.as.empty()) {
-    return model::fail(ErrorCode::kUsage, "say which administrator you are: --as USERNAME");
-  }
-  std::string password = read_secret("password: ");
-  std::string code = read_secret("two-factor code: ");
-  auto login = s->identity->login(args.as, password, code, s->ctx);
-  crypto::wipe(password);
-  crypto::wipe(code);
-  if (!login) return std::unexpected(login.error());
-  s->token = login->token;
-  if (login->mfa_enrollment_required) {
-    return model::fail(ErrorCode::kForbidden,
-                       "set up two-factor authentication first (log in once over HTTPS)");
-  }
-  auto admin = s->identity->authenticate(s->token, s->ctx);
-  if (!admin) return std::unexpected(admin.error());
-  s->admin = std::move(*admin);
-  return s;
-}
-
-model::Result<store::Id> lab_id(store::Store& store, const std::string& code) {
-  auto lab = store.find_lab(code);
-  if (!lab) return std::unexpected(lab.error());
-  if (!*lab) return model::fail(ErrorCode::kNotFound, fmt::format("no lab '{}'", code));
-  return (*lab)->id;
-}
-
-// --lab CODE when given, else every lab.
-model::Result<std::optional<store::Id>> optional_lab(store::Store& store, const std::string& code) {
-  if (code.empty()) return std::nullopt;
-  auto id = lab_id(store, code);
-  if (!id) return std::unexpected(id.error());
-  return *id;
-}
-
-int fail(const model::Error& e) {
-  print_error(e);
-  return e.code == ErrorCode::kUsage ? kExitUsage : kExitUserError;
-}
-
 int run_user_add(const IdentityArgs& args) {
-  auto s = start(args, !args.as.empty());
+  auto s = start(args.config, args.as, !args.as.empty());
   if (!s) return fail(s.error());
   access::NewUser user{args.username, args.name, args.email, args.phone, args.system_admin, {}};
   for (const std::string& lr : args.lab_roles) {
@@ -152,7 +64,7 @@ int run_user_add(const IdentityArgs& args) {
 }
 
 int run_user_list(const IdentityArgs& args) {
-  auto s = start(args, true);
+  auto s = start(args.config, args.as, true);
   if (!s) return fail(s.error());
   auto lab = optional_lab(*(*s)->opened.store, args.lab);
   if (!lab) return fail(lab.error());
@@ -178,7 +90,7 @@ int run_user_list(const IdentityArgs& args) {
 }
 
 int run_user_change(const IdentityArgs& args, std::string_view what) {
-  auto s = start(args, true);
+  auto s = start(args.config, args.as, true);
   if (!s) return fail(s.error());
   access::Identity& id = *(*s)->identity;
   const access::Subject& admin = *(*s)->admin;
@@ -201,7 +113,7 @@ int run_user_change(const IdentityArgs& args, std::string_view what) {
 
 // Self-service: the person named by --as, with their password (and code) on standard input.
 int run_user_enroll(const IdentityArgs& args) {
-  auto s = start(args, false);
+  auto s = start(args.config, args.as, false);
   if (!s) return fail(s.error());
   std::string password = read_secret("password: ");
   auto login = (*s)->identity->login(args.as, password, "", (*s)->ctx);
@@ -223,7 +135,7 @@ int run_user_enroll(const IdentityArgs& args) {
 }
 
 int run_user_confirm(const IdentityArgs& args) {
-  auto s = start(args, false);
+  auto s = start(args.config, args.as, false);
   if (!s) return fail(s.error());
   std::string password = read_secret("password: ");
   std::string code = read_secret("code from the app: ");
@@ -241,7 +153,7 @@ int run_user_confirm(const IdentityArgs& args) {
 }
 
 int run_user_passwd(const IdentityArgs& args) {
-  auto s = start(args, false);
+  auto s = start(args.config, args.as, false);
   if (!s) return fail(s.error());
   std::string password = read_secret("password: ");
   std::string code = read_secret("two-factor code: ");
@@ -264,7 +176,7 @@ int run_user_passwd(const IdentityArgs& args) {
 }
 
 int run_client_add(const IdentityArgs& args) {
-  auto s = start(args, true);
+  auto s = start(args.config, args.as, true);
   if (!s) return fail(s.error());
   auto lab = lab_id(*(*s)->opened.store, args.lab);
   if (!lab) return fail(lab.error());
@@ -283,7 +195,7 @@ int run_client_add(const IdentityArgs& args) {
 }
 
 int run_client_list(const IdentityArgs& args) {
-  auto s = start(args, true);
+  auto s = start(args.config, args.as, true);
   if (!s) return fail(s.error());
   auto lab = optional_lab(*(*s)->opened.store, args.lab);
   if (!lab) return fail(lab.error());
@@ -298,7 +210,7 @@ int run_client_list(const IdentityArgs& args) {
 }
 
 int run_lab_add(const IdentityArgs& args) {
-  auto s = start(args, true);
+  auto s = start(args.config, args.as, true);
   if (!s) return fail(s.error());
   if (auto r = (*s)->identity->require_system_admin(*(*s)->admin); !r) return fail(r.error());
   auto lab = (*s)->opened.store->create_lab(args.lab, args.client_name);
@@ -316,7 +228,7 @@ int run_lab_add(const IdentityArgs& args) {
 }
 
 int run_lab_list(const IdentityArgs& args) {
-  auto s = start(args, true);
+  auto s = start(args.config, args.as, true);
   if (!s) return fail(s.error());
   auto labs = (*s)->opened.store->list_labs();
   if (!labs) return fail(labs.error());
@@ -328,7 +240,7 @@ int run_lab_list(const IdentityArgs& args) {
 }
 
 int run_client_revoke(const IdentityArgs& args) {
-  auto s = start(args, true);
+  auto s = start(args.config, args.as, true);
   if (!s) return fail(s.error());
   if (auto r = (*s)->clients->revoke(*(*s)->admin, args.client_id, (*s)->ctx); !r) {
     return fail(r.error());
