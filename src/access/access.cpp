@@ -44,7 +44,9 @@ Requester requester_of(const Subject& person) {
   Requester r;
   r.actor = person.actor();
   r.system_admin = person.system_admin;
-  for (const store::Membership& m : person.memberships) r.roles.emplace_back(m.lab, m.role);
+  for (const store::Membership& m : person.memberships) {
+    r.roles.push_back({m.lab, m.role, m.department});
+  }
   return r;
 }
 

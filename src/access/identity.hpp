@@ -135,7 +135,8 @@ class Identity {
   // An empty role removes the person from the lab.
   [[nodiscard]] model::Result<void> set_role(const Subject& admin, std::string_view username,
                                              store::Id lab, std::string_view role,
-                                             const RequestContext& ctx);
+                                             const RequestContext& ctx,
+                                             std::string_view department = {});
 
   // A person's roles as the policy sees them, without a session (for `access explain` and
   // care-team assignment); kNotFound for no such person.

@@ -264,7 +264,7 @@ model::Result<void> Identity::reset_mfa(const Subject& admin, std::string_view u
 
 model::Result<void> Identity::set_role(const Subject& admin, std::string_view username,
                                        store::Id lab, std::string_view role,
-                                       const RequestContext& ctx) {
+                                       const RequestContext& ctx, std::string_view department) {
   if (!role.empty() && !is_role(role)) {
     return model::fail(ErrorCode::kUsage, fmt::format("no role '{}'", role));
   }
@@ -288,7 +288,7 @@ model::Result<void> Identity::set_role(const Subject& admin, std::string_view us
     if (!user) return std::unexpected(user.error());
     user_id = user->id;
   }
-  if (auto r = store_.set_membership(user_id, lab, role); !r) return r;
+  if (auto r = store_.set_membership(user_id, lab, role, department); !r) return r;
   return record(
       admin_event(admin.actor(), role.empty() ? "role-removed" : "role-" + std::string(role),
                   user_id, lab),

@@ -90,11 +90,14 @@ Decision Policy::decide(const Requester& who, std::string_view action, const Res
   }
   // Lab isolation (invariant 6): the roles this requester holds in the resource's lab.
   std::vector<std::string> roles;
+  std::string department;
   if (who.is_client) {
     if (who.client_lab == what.lab) roles.push_back("client");
   } else {
-    for (const auto& [lab, role] : who.roles) {
-      if (lab == what.lab) roles.push_back(role);
+    for (const Requester::LabRole& r : who.roles) {
+      if (r.lab != what.lab) continue;
+      roles.push_back(r.role);
+      department = r.department;
     }
   }
   if (roles.empty()) {
@@ -143,6 +146,9 @@ Decision Policy::decide(const Requester& who, std::string_view action, const Res
       } else if (need == "own-record") {
         if (who.own_patient != 0 && who.own_patient == what.patient) continue;
         skip("not the person's own record");
+      } else if (need == "same-department") {
+        if (!department.empty() && department == what.department) continue;
+        skip("not the department of this encounter");
       } else if (need == "scope") {
         if (who.is_client && scope_allows(who.scopes, what.kind, action)) continue;
         skip("no SMART scope grants this");

@@ -21,9 +21,13 @@ using Id = std::int64_t;
 
 // Who asks, as the policy sees them: a person (roles per lab) or a system (SMART scopes).
 struct Requester {
-  std::string actor;                              // "user:12", "client:ehr-1"
-  bool system_admin = false;                      // a person flag: administration, no PHI
-  std::vector<std::pair<Id, std::string>> roles;  // (lab, role)
+  std::string actor;          // "user:12", "client:ehr-1"
+  bool system_admin = false;  // a person flag: administration, no PHI
+  struct LabRole {
+    Id lab = 0;
+    std::string role, department;
+  };
+  std::vector<LabRole> roles;
   bool is_client = false;
   Id client_lab = 0;                // a client's one lab
   std::vector<std::string> scopes;  // SMART v2 system scopes of a client
@@ -37,6 +41,7 @@ struct Resource {
   Id lab = 0;
   Id patient = 0;                          // 0: not about one patient
   std::set<model::Sensitivity> sensitive;  // categories present in what would be released
+  std::string department;                  // of the encounter it belongs to (e.g. "ED"), when known
 };
 
 // The circumstances: purpose of use (HL7 v3 PurposeOfUse), time, and the grants in force.
@@ -103,12 +108,12 @@ struct View {
 
 struct Rule {
   std::string id;
-  std::vector<std::string> roles;                  // role codes; "client" for SMART clients
-  std::vector<std::string> actions;                // read, search, create, export, admin, ...
-  std::vector<std::string> kinds;                  // resource kinds
-  std::vector<std::string> purposes;               // empty: any
-  std::vector<std::string> require;                // "care-relationship", "own-record"
-  std::string view;                                // the view applied when this rule permits
+  std::vector<std::string> roles;     // role codes; "client" for SMART clients
+  std::vector<std::string> actions;   // read, search, create, export, admin, ...
+  std::vector<std::string> kinds;     // resource kinds
+  std::vector<std::string> purposes;  // empty: any
+  std::vector<std::string> require;   // care-relationship, own-record, scope, same-department
+  std::string view;                   // the view applied when this rule permits
   std::set<model::Sensitivity> sensitive_allowed;  // categories shown without an unmask
   int from_minute = 0, to_minute = 24 * 60;        // time-of-day window [from, to)
   bool break_glass_eligible = false;  // a break-glass grant stands in for "care-relationship"

@@ -49,7 +49,7 @@ TEST(PolicyMatrix, EveryCellOfTheMatrixGetsItsExpectedDecisionViewAndMasks) {
       who.client_lab = kLab;
       who.scopes = {"system/Observation.rs", "system/DiagnosticReport.rs", "system/Patient.r"};
     } else {
-      who.roles = {{kLab, role}};
+      who.roles = {{kLab, role, ""}};
       if (role == "patient") who.own_patient = care ? kPatient : kPatient + 1;
     }
     Resource what{kind, same ? kLab : kOtherLab, clinical(kind) ? kPatient : 0, {}};

@@ -6,10 +6,10 @@
 namespace labvault::access {
 namespace {
 
-Requester person(std::string role, Id lab = 1) {
+Requester person(std::string role, Id lab = 1, std::string department = "") {
   Requester r;
   r.actor = "user:5";
-  r.roles = {{lab, std::move(role)}};
+  r.roles = {{lab, std::move(role), std::move(department)}};
   return r;
 }
 
@@ -78,6 +78,27 @@ TEST(Policy, ATypoInAPolicyIsAnErrorNamingTheLine) {
   ASSERT_FALSE(bad_view.has_value());
   EXPECT_NE(bad_view.error().message.find("everything"), std::string::npos);
   EXPECT_FALSE(Policy::with_overrides("[views.x]\nfields = [\"Patient.ssn\"]\n", "s").has_value());
+}
+
+TEST(Policy, ADepartmentRuleMatchesTheEncountersDepartment) {
+  auto p = Policy::with_overrides(R"(
+[[rules]]
+id = "ed-nurses"
+roles = ["care-team-clinician"]
+actions = ["read"]
+kinds = ["Observation"]
+require = ["same-department"]
+view = "clinical"
+)",
+                                  "site.toml");
+  ASSERT_TRUE(p.has_value()) << p.error().to_string();
+  Resource ed = observation();
+  ed.department = "ED";
+  Context c = at("TREAT");
+  EXPECT_TRUE(p->decide(person("care-team-clinician", 1, "ED"), "read", ed, c).permit);
+  EXPECT_FALSE(p->decide(person("care-team-clinician", 1, "ICU"), "read", ed, c).permit);
+  // No department on either side is not a match.
+  EXPECT_FALSE(p->decide(person("care-team-clinician", 1, ""), "read", observation(), c).permit);
 }
 
 TEST(Policy, AJustInTimeUnmaskLiftsOnlyItsCategory) {

@@ -26,8 +26,8 @@ constexpr std::array<std::string_view, 9> kKinds = {
     "AuditEvent", "User",        "Client",           "Config"};
 constexpr std::array<std::string_view, 8> kActions = {"read",   "search", "create", "update",
                                                       "delete", "export", "admin",  "unmask"};
-constexpr std::array<std::string_view, 3> kRequirements = {"care-relationship", "own-record",
-                                                           "scope"};
+constexpr std::array<std::string_view, 4> kRequirements = {"care-relationship", "own-record",
+                                                           "scope", "same-department"};
 
 template <std::size_t N>
 bool one_of(const std::array<std::string_view, N>& set, std::string_view v) {

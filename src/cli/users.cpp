@@ -28,7 +28,7 @@ struct IdentityArgs {
   std::string username, name, email, phone;
   std::vector<std::string> lab_roles;  // "LAB:role"
   bool system_admin = false;
-  std::string lab, role;
+  std::string lab, role, department;
   std::string client_id, client_name, scopes;
   std::filesystem::path public_keys;
 };
@@ -44,7 +44,13 @@ int run_user_add(const IdentityArgs& args) {
     }
     auto lab = lab_id(*(*s)->opened.store, lr.substr(0, colon));
     if (!lab) return fail(lab.error());
-    user.memberships.push_back({*lab, lr.substr(colon + 1)});
+    // LAB:ROLE or LAB:ROLE:DEPARTMENT
+    std::string role = lr.substr(colon + 1), department;
+    if (auto second = role.find(':'); second != std::string::npos) {
+      department = role.substr(second + 1);
+      role.resize(second);
+    }
+    user.memberships.push_back({*lab, role, department});
   }
   auto created = (*s)->admin ? (*s)->identity->add_user(*(*s)->admin, user, (*s)->ctx)
                  : args.system_admin
@@ -104,7 +110,8 @@ int run_user_change(const IdentityArgs& args, std::string_view what) {
   } else {
     auto lab = lab_id(*(*s)->opened.store, args.lab);
     if (!lab) return fail(lab.error());
-    r = id.set_role(admin, args.username, *lab, args.role == "none" ? "" : args.role, (*s)->ctx);
+    r = id.set_role(admin, args.username, *lab, args.role == "none" ? "" : args.role, (*s)->ctx,
+                    args.department);
   }
   if (!r) return fail(r.error());
   fmt::print("{}: done for {}\n", what, access::Identity::normalize_username(args.username));
@@ -269,7 +276,8 @@ std::function<std::optional<int>()> add_identity_commands(CLI::App& app) {
   ua->add_option("--name", args->name, "Display name");
   ua->add_option("--email", args->email, "Email address");
   ua->add_option("--phone", args->phone, "Phone number");
-  ua->add_option("--role", args->lab_roles, "LAB:ROLE, repeatable (e.g. DEMO:ordering-provider)");
+  ua->add_option("--role", args->lab_roles,
+                 "LAB:ROLE[:DEPARTMENT], repeatable (e.g. DEMO:ordering-provider:ED)");
   ua->add_flag("--system-admin", args->system_admin,
                "A system administrator (the first one needs no --as)");
   CLI::App* ul = user->add_subcommand("list", "List people (a lab admin: of one lab)");
@@ -288,6 +296,7 @@ std::function<std::optional<int>()> add_identity_commands(CLI::App& app) {
   us->add_option("--username", args->username, "Whose role")->required();
   us->add_option("--lab", args->lab, "Lab code")->required();
   us->add_option("--role", args->role, "Role, or none")->required();
+  us->add_option("--department", args->department, "Department in that lab (e.g. ED)");
   changes.emplace_back(us, "set-role");
 
   std::vector<std::pair<CLI::App*, int (*)(const IdentityArgs&)>> self;

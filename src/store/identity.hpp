@@ -19,7 +19,8 @@ using Id = std::int64_t;
 
 struct Membership {
   Id lab = 0;
-  std::string role;  // e.g. "ordering-provider", "lab-admin" (the access module's vocabulary)
+  std::string role;        // e.g. "ordering-provider", "lab-admin" (the access module's vocabulary)
+  std::string department;  // e.g. "ED", "ICU": for policies that match a department; may be empty
   bool operator==(const Membership&) const = default;
 };
 
@@ -95,9 +96,9 @@ class IdentityStore {
   [[nodiscard]] virtual model::Result<std::vector<UserRecord>> list_users(
       std::optional<Id> lab) = 0;
   [[nodiscard]] virtual model::Result<void> update_user(Id user, const UserChanges& changes) = 0;
-  // Adds or changes the user's role in a lab; an empty role removes the membership.
-  [[nodiscard]] virtual model::Result<void> set_membership(Id user, Id lab,
-                                                           std::string_view role) = 0;
+  // Adds or changes the user's role (and department) in a lab; an empty role removes it.
+  [[nodiscard]] virtual model::Result<void> set_membership(Id user, Id lab, std::string_view role,
+                                                           std::string_view department) = 0;
   // Counts one failed login atomically; at `max_failures` consecutive failures the account is
   // locked until `lock_until_us`. A lock that ran out before `now_us` starts the count afresh.
   // Returns the count after this failure, or 0 when the account is locked (not counted).

@@ -96,11 +96,14 @@ Result<UserRecord> SqliteStore::user_from(Stmt& s) {
 }
 
 Result<void> SqliteStore::read_memberships(UserRecord& u) {
-  auto stmt = db_->prepare("SELECT lab_id, role FROM user_labs WHERE user_id = ? ORDER BY lab_id");
+  auto stmt = db_->prepare(
+      "SELECT lab_id, role, department FROM user_labs WHERE user_id = ? ORDER BY lab_id");
   if (!stmt) return std::unexpected(stmt.error());
   (*stmt)->bind(1, u.id);
-  while ((*stmt)->step())
-    u.memberships.push_back({(*stmt)->int64(0), std::string((*stmt)->text(1))});
+  while ((*stmt)->step()) {
+    u.memberships.push_back(
+        {(*stmt)->int64(0), std::string((*stmt)->text(1)), std::string((*stmt)->text(2))});
+  }
   if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
   return {};
 }
@@ -165,9 +168,10 @@ Result<Id> SqliteStore::create_user(const UserRecord& user) {
     }
     for (const Membership& m : user.memberships) {
       if (auto r = lab_exists(m.lab); !r) return std::unexpected(r.error());
-      auto add = db_->prepare("INSERT INTO user_labs (user_id, lab_id, role) VALUES (?, ?, ?)");
+      auto add = db_->prepare(
+          "INSERT INTO user_labs (user_id, lab_id, role, department) VALUES (?, ?, ?, ?)");
       if (!add) return std::unexpected(add.error());
-      (*add)->bind(1, *id).bind(2, m.lab).bind_text(3, m.role);
+      (*add)->bind(1, *id).bind(2, m.lab).bind_text(3, m.role).bind_text(4, m.department);
       if (auto r = (*add)->run(); !r) return std::unexpected(r.error());
     }
     return *id;
@@ -281,17 +285,19 @@ Result<void> SqliteStore::update_user(Id id, const UserChanges& c) {
   });
 }
 
-Result<void> SqliteStore::set_membership(Id user, Id lab, std::string_view role) {
+Result<void> SqliteStore::set_membership(Id user, Id lab, std::string_view role,
+                                         std::string_view department) {
   std::lock_guard lock(mu_);
   return in_transaction(*this, [&]() -> Result<void> {
     if (auto r = lab_exists(lab); !r) return std::unexpected(r.error());
     auto stmt = db_->prepare(
         role.empty() ? "DELETE FROM user_labs WHERE user_id = ? AND lab_id = ?"
-                     : "INSERT INTO user_labs (user_id, lab_id, role) VALUES (?, ?, ?) "
-                       "ON CONFLICT (user_id, lab_id) DO UPDATE SET role = excluded.role");
+                     : "INSERT INTO user_labs (user_id, lab_id, role, department) "
+                       "VALUES (?, ?, ?, ?) ON CONFLICT (user_id, lab_id) DO UPDATE SET "
+                       "role = excluded.role, department = excluded.department");
     if (!stmt) return std::unexpected(stmt.error());
     (*stmt)->bind(1, user).bind(2, lab);
-    if (!role.empty()) (*stmt)->bind_text(3, role);
+    if (!role.empty()) (*stmt)->bind_text(3, role).bind_text(4, department);
     return (*stmt)->run();
   });
 }

@@ -83,7 +83,8 @@ class SqliteStore final : public Store {
   Result<UserRecord> read_user(Id user) override;
   Result<std::vector<UserRecord>> list_users(std::optional<Id> lab) override;
   Result<void> update_user(Id user, const UserChanges& changes) override;
-  Result<void> set_membership(Id user, Id lab, std::string_view role) override;
+  Result<void> set_membership(Id user, Id lab, std::string_view role,
+                              std::string_view department) override;
   Result<int> count_failed_login(Id user, int max_failures, std::int64_t lock_until_us,
                                  std::int64_t now_us) override;
   Result<bool> count_successful_login(Id user, std::int64_t now_us) override;

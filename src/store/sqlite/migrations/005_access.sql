@@ -32,3 +32,7 @@ CREATE TABLE access_grants (
 CREATE INDEX grants_by_user_patient ON access_grants(user_id, patient_id, expires_at);
 CREATE INDEX grants_to_review ON access_grants(lab_id, granted_at)
   WHERE kind = 'break-glass' AND reviewed_at = 0;
+
+-- A person's department in a lab (ED, ICU, ...), for rules that require the same department as
+-- the encounter a result belongs to.
+ALTER TABLE user_labs ADD COLUMN department TEXT NOT NULL DEFAULT '';
