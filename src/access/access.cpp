@@ -26,18 +26,6 @@ audit::Action audit_action(std::string_view action) {
   return A::kRead;
 }
 
-audit::Event base_event(std::string actor, audit::Action action, store::Id lab,
-                        const RequestContext& ctx) {
-  audit::Event e;
-  e.actor = std::move(actor);
-  e.action = action;
-  e.lab = lab;
-  e.source_ip = ctx.source_ip;
-  e.listener = ctx.listener;
-  e.request_id = ctx.request_id;
-  return e;
-}
-
 }  // namespace
 
 Requester requester_of(const Subject& person) {
@@ -95,7 +83,7 @@ model::Result<Decision> Access::authorize(const Requester& who, store::Id user,
   Decision d = policy_.decide(who, action, what, *c);
   if (!d.permit) {
     // Invariant 4: every denial is on record before the answer leaves.
-    audit::Event e = base_event(who.actor, audit_action(action), what.lab, ctx);
+    audit::Event e = request_event(who.actor, audit_action(action), what.lab, ctx);
     e.outcome = audit::Outcome::kDenied;
     e.outcome_detail = d.rule;
     e.resource = what.kind;
@@ -113,6 +101,28 @@ model::Result<void> Access::require_role(const Subject& who, store::Id lab,
   return model::fail(ErrorCode::kForbidden, fmt::format("this needs the {} role here", role));
 }
 
+// The grant's audit record first (fail closed; it holds the sealed reason), then the grant that
+// points at it, lasting `lasts` from now.
+model::Result<store::AccessGrant> Access::record_grant(const audit::Event& e, std::string_view kind,
+                                                       store::Id user, std::string_view category,
+                                                       std::chrono::minutes lasts) {
+  auto seq = log_.record(e);
+  if (!seq) return std::unexpected(seq.error());
+  store::AccessGrant g;
+  g.kind = std::string(kind);
+  g.user = user;
+  g.lab = e.lab;
+  g.patient = e.patient;
+  g.category = std::string(category);
+  g.audit_seq = *seq;
+  g.granted_us = options_.clock();
+  g.expires_us = g.granted_us + lasts.count() * kMinuteUs;
+  auto id = store_.add_grant(g);
+  if (!id) return std::unexpected(id.error());
+  g.id = *id;
+  return g;
+}
+
 model::Result<store::AccessGrant> Access::break_glass(const Subject& who, store::Id lab,
                                                       store::Id patient, std::string_view reason,
                                                       const RequestContext& ctx) {
@@ -128,7 +138,7 @@ model::Result<store::AccessGrant> Access::break_glass(const Subject& who, store:
                std::find(r.roles.begin(), r.roles.end(), *role) != r.roles.end();
       });
   if (!eligible) {
-    audit::Event e = base_event(who.actor(), audit::Action::kBreakGlass, lab, ctx);
+    audit::Event e = request_event(who.actor(), audit::Action::kBreakGlass, lab, ctx);
     e.outcome = audit::Outcome::kDenied;
     e.outcome_detail = "role-not-eligible";
     e.patient = patient;
@@ -137,27 +147,14 @@ model::Result<store::AccessGrant> Access::break_glass(const Subject& who, store:
   }
   // The record comes first and carries the reason (sealed with the patient's key); it is the
   // privacy officers' alert (severity warning on the SIEM stream) and the review's evidence.
-  audit::Event e = base_event(who.actor(), audit::Action::kBreakGlass, lab, ctx);
+  audit::Event e = request_event(who.actor(), audit::Action::kBreakGlass, lab, ctx);
   e.role = *role;
   e.patient = patient;
   e.resource = fmt::format("Patient/{}", patient);
   e.purpose = "ETREAT";
   e.reason = std::string(reason);
   e.outcome_detail = "break-glass-granted";
-  auto seq = log_.record(e);
-  if (!seq) return std::unexpected(seq.error());
-  store::AccessGrant g;
-  g.kind = "break-glass";
-  g.user = who.user;
-  g.lab = lab;
-  g.patient = patient;
-  g.audit_seq = *seq;
-  g.granted_us = options_.clock();
-  g.expires_us = g.granted_us + options_.break_glass_for.count() * kMinuteUs;
-  auto id = store_.add_grant(g);
-  if (!id) return std::unexpected(id.error());
-  g.id = *id;
-  return g;
+  return record_grant(e, "break-glass", who.user, "", options_.break_glass_for);
 }
 
 model::Result<store::AccessGrant> Access::unmask(const Subject& who, store::Id lab,
@@ -177,35 +174,21 @@ model::Result<store::AccessGrant> Access::unmask(const Subject& who, store::Id l
                ? model::fail(ErrorCode::kNotFound, "no such patient")
                : model::fail(ErrorCode::kForbidden, "you may not read this patient's results");
   }
-  audit::Event e = base_event(who.actor(), audit::Action::kUnmask, lab, ctx);
+  audit::Event e = request_event(who.actor(), audit::Action::kUnmask, lab, ctx);
   e.role = who.role_in(lab).value_or("");
   e.patient = patient;
   e.resource = fmt::format("Patient/{}", patient);
   e.purpose = "TREAT";
   e.reason = std::string(reason);
   e.outcome_detail = fmt::format("unmask-{}", sensitivity_code(category));
-  auto seq = log_.record(e);
-  if (!seq) return std::unexpected(seq.error());
-  store::AccessGrant g;
-  g.kind = "unmask";
-  g.user = who.user;
-  g.lab = lab;
-  g.patient = patient;
-  g.category = std::string(sensitivity_code(category));
-  g.audit_seq = *seq;
-  g.granted_us = options_.clock();
-  g.expires_us = g.granted_us + options_.unmask_for.count() * kMinuteUs;
-  auto id = store_.add_grant(g);
-  if (!id) return std::unexpected(id.error());
-  g.id = *id;
-  return g;
+  return record_grant(e, "unmask", who.user, sensitivity_code(category), options_.unmask_for);
 }
 
 model::Result<store::Id> Access::assign_care(const Subject& admin, store::Id user, store::Id lab,
                                              store::Id patient, std::chrono::hours valid_for,
                                              const RequestContext& ctx) {
   if (auto r = identity_.require_admin_of(admin, lab); !r) return std::unexpected(r.error());
-  audit::Event e = base_event(admin.actor(), audit::Action::kUserAdmin, lab, ctx);
+  audit::Event e = request_event(admin.actor(), audit::Action::kUserAdmin, lab, ctx);
   e.patient = patient;
   e.resource = fmt::format("User/{}", user);
   e.outcome_detail = "care-team-assigned";
@@ -220,7 +203,7 @@ model::Result<std::vector<Review>> Access::reviews(const Subject& officer, store
   if (auto r = require_role(officer, lab, "privacy-officer"); !r) return std::unexpected(r.error());
   auto grants = store_.break_glass_grants(lab, all);
   if (!grants) return std::unexpected(grants.error());
-  audit::Event e = base_event(officer.actor(), audit::Action::kSearch, lab, ctx);
+  audit::Event e = request_event(officer.actor(), audit::Action::kSearch, lab, ctx);
   e.resource = "BreakGlassReview";
   e.outcome_detail = "review-queue";
   if (auto r = log_.record(e); !r) return std::unexpected(r.error());
@@ -244,7 +227,7 @@ model::Result<void> Access::review(const Subject& officer, store::Id lab, store:
       !r) {
     return r;
   }
-  audit::Event e = base_event(officer.actor(), audit::Action::kUpdate, lab, ctx);
+  audit::Event e = request_event(officer.actor(), audit::Action::kUpdate, lab, ctx);
   e.resource = fmt::format("BreakGlassReview/{}", grant);
   e.outcome_detail = fmt::format("reviewed-{}", disposition);
   auto r = log_.record(e);

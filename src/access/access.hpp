@@ -72,6 +72,11 @@ class Access {
   [[nodiscard]] const Policy& policy() const { return policy_; }
 
  private:
+  [[nodiscard]] model::Result<store::AccessGrant> record_grant(const audit::Event& e,
+                                                               std::string_view kind,
+                                                               store::Id user,
+                                                               std::string_view category,
+                                                               std::chrono::minutes lasts);
   [[nodiscard]] model::Result<void> require_role(const Subject& who, store::Id lab,
                                                  std::string_view role) const;
 

@@ -125,15 +125,9 @@ namespace {
 
 audit::Event client_event(std::string actor, audit::Action action, audit::Outcome outcome,
                           std::string detail, store::Id lab, const RequestContext& ctx) {
-  audit::Event e;
-  e.actor = std::move(actor);
-  e.action = action;
+  audit::Event e = request_event(std::move(actor), action, lab, ctx);
   e.outcome = outcome;
   e.outcome_detail = std::move(detail);
-  e.lab = lab;
-  e.source_ip = ctx.source_ip;
-  e.listener = ctx.listener;
-  e.request_id = ctx.request_id;
   return e;
 }
 

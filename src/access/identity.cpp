@@ -52,6 +52,18 @@ std::optional<std::string> Subject::role_in(store::Id lab) const {
 
 std::string token_hash(std::string_view token) { return crypto::sha256(token); }
 
+audit::Event request_event(std::string actor, audit::Action action, store::Id lab,
+                           const RequestContext& ctx) {
+  audit::Event e;
+  e.actor = std::move(actor);
+  e.action = action;
+  e.lab = lab;
+  e.source_ip = ctx.source_ip;
+  e.listener = ctx.listener;
+  e.request_id = ctx.request_id;
+  return e;
+}
+
 model::Result<std::string> new_token() { return crypto::random_hex(32); }
 
 Identity::Identity(store::Store& store, audit::Log& log, const crypto::BlindIndexer& indexer,

@@ -37,6 +37,10 @@ struct RequestContext {
   std::string request_id;
 };
 
+// An audit event of `actor` with the request's origin filled in.
+[[nodiscard]] audit::Event request_event(std::string actor, audit::Action action, store::Id lab,
+                                         const RequestContext& ctx);
+
 struct LoginResult {
   std::string token;  // 256-bit, base64url; only its hash is stored
   store::Id user = 0;
