@@ -148,6 +148,12 @@ class SqliteStore final : public Store {
   std::string aad_;  // reused buffer
 };
 
+// Runs a statement without rows; how many rows it changed.
+inline Result<int> changed_rows(Db& db, Stmt& stmt) {
+  if (auto r = stmt.run(); !r) return std::unexpected(r.error());
+  return sqlite3_changes(db.handle());
+}
+
 // Runs `body` in a write transaction; on failure everything it did is rolled back and any
 // data key it created is dropped from the cache (its id will be reused).
 template <typename F>
