@@ -55,6 +55,36 @@ Access::Access(store::Store& store, audit::Log& log, Identity& identity, Policy 
       policy_(std::move(policy)),
       options_(std::move(options)) {}
 
+model::Result<Requester> Access::requester(const Subject& person) {
+  Requester r = requester_of(person);
+  for (Requester::LabRole& role : r.roles) {
+    if (role.role != "patient") continue;
+    auto linked = store_.linked_patient(person.user, role.lab);
+    if (!linked) return std::unexpected(linked.error());
+    role.own_patient = *linked;
+  }
+  return r;
+}
+
+model::Result<void> Access::link_patient(const Subject& admin, store::Id user, store::Id lab,
+                                         store::Id patient, const RequestContext& ctx) {
+  if (auto r = identity_.require_admin_of(admin, lab); !r) return r;
+  auto person = store_.read_user(user);
+  if (!person) return std::unexpected(person.error());
+  const bool is_patient =
+      std::any_of(person->memberships.begin(), person->memberships.end(),
+                  [&](const store::Membership& m) { return m.lab == lab && m.role == "patient"; });
+  if (!is_patient) {
+    return model::fail(ErrorCode::kUsage, "only a person with the patient role here is linked");
+  }
+  audit::Event e = request_event(admin.actor(), audit::Action::kUserAdmin, lab, ctx);
+  e.patient = patient;
+  e.resource = fmt::format("User/{}", user);
+  e.outcome_detail = "patient-linked";
+  if (auto r = log_.record(e); !r) return std::unexpected(r.error());
+  return store_.link_patient(user, lab, patient, admin.actor());
+}
+
 model::Result<Context> Access::context_for(store::Id user, const Resource& what,
                                            std::string_view purpose) {
   Context c;

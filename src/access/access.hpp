@@ -36,6 +36,13 @@ class Access {
   Access(store::Store& store, audit::Log& log, Identity& identity, Policy policy,
          AccessOptions options = {});
 
+  // A person as the policy sees them, with their own record linked for each patient role.
+  [[nodiscard]] model::Result<Requester> requester(const Subject& person);
+  // Links a person holding the patient role in `lab` to their record (a lab administrator).
+  [[nodiscard]] model::Result<void> link_patient(const Subject& admin, store::Id user,
+                                                 store::Id lab, store::Id patient,
+                                                 const RequestContext& ctx);
+
   // The decision for `who` (user id `user`, 0 for a client) on `what`, for `purpose`. A denial is
   // recorded (action, resource, the rule that denied) before it is returned.
   [[nodiscard]] model::Result<Decision> authorize(const Requester& who, store::Id user,

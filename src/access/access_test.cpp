@@ -132,6 +132,23 @@ TEST_F(AccessTest, AnUnmaskLiftsOneCategoryForThirtyMinutes) {
   EXPECT_TRUE(read(doc_, true).masked_categories.contains(model::Sensitivity::kHiv));
 }
 
+TEST_F(AccessTest, APatientReadsTheirOwnRecordOnlyOnceLinked) {
+  Person me = add("pat.one", "patient");
+  auto mine = [&](store::Id patient) {
+    auto who = access_->requester(subject(me));
+    EXPECT_TRUE(who.has_value());
+    auto d = access_->authorize(*who, subject(me).user, "read",
+                                Resource{"Observation", lab_, patient, {}}, "PATRQT", ctx_);
+    return d && d->permit;
+  };
+  EXPECT_FALSE(mine(patient_));
+  // Only a patient-role person is linked, by an administrator of the lab.
+  EXPECT_FALSE(access_->link_patient(root_subject(), subject(doc_).user, lab_, patient_, ctx_));
+  ASSERT_TRUE(access_->link_patient(root_subject(), subject(me).user, lab_, patient_, ctx_));
+  EXPECT_TRUE(mine(patient_));
+  EXPECT_FALSE(mine(patient_ + 1));
+}
+
 TEST_F(AccessTest, BreakGlassUsesWaitForReviewAndEscalate) {
   ASSERT_TRUE(access_->break_glass(subject(doc_), lab_, patient_, "arrest", ctx_));
   auto queue = access_->reviews(subject(officer_), lab_, false, ctx_);

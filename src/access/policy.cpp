@@ -91,6 +91,7 @@ Decision Policy::decide(const Requester& who, std::string_view action, const Res
   // Lab isolation (invariant 6): the roles this requester holds in the resource's lab.
   std::vector<std::string> roles;
   std::string department;
+  Id own_patient = 0;
   if (who.is_client) {
     if (who.client_lab == what.lab) roles.push_back("client");
   } else {
@@ -98,6 +99,7 @@ Decision Policy::decide(const Requester& who, std::string_view action, const Res
       if (r.lab != what.lab) continue;
       roles.push_back(r.role);
       department = r.department;
+      if (r.own_patient != 0) own_patient = r.own_patient;
     }
   }
   if (roles.empty()) {
@@ -144,7 +146,7 @@ Decision Policy::decide(const Requester& who, std::string_view action, const Res
         }
         skip("no care relationship with this patient (break-glass would stand in)");
       } else if (need == "own-record") {
-        if (who.own_patient != 0 && who.own_patient == what.patient) continue;
+        if (own_patient != 0 && own_patient == what.patient) continue;
         skip("not the person's own record");
       } else if (need == "same-department") {
         if (!department.empty() && department == what.department) continue;

@@ -26,12 +26,12 @@ struct Requester {
   struct LabRole {
     Id lab = 0;
     std::string role, department;
+    Id own_patient = 0;  // role "patient": the person's own record in this lab, 0 if not linked
   };
   std::vector<LabRole> roles;
   bool is_client = false;
   Id client_lab = 0;                // a client's one lab
   std::vector<std::string> scopes;  // SMART v2 system scopes of a client
-  Id own_patient = 0;               // a patient's own record (role "patient"), 0 otherwise
 };
 
 // What is asked for. Facts only (ids, codes), never PHI.

@@ -49,8 +49,7 @@ TEST(PolicyMatrix, EveryCellOfTheMatrixGetsItsExpectedDecisionViewAndMasks) {
       who.client_lab = kLab;
       who.scopes = {"system/Observation.rs", "system/DiagnosticReport.rs", "system/Patient.r"};
     } else {
-      who.roles = {{kLab, role, ""}};
-      if (role == "patient") who.own_patient = care ? kPatient : kPatient + 1;
+      who.roles = {{kLab, role, "", role == "patient" ? (care ? kPatient : kPatient + 1) : 0}};
     }
     Resource what{kind, same ? kLab : kOtherLab, clinical(kind) ? kPatient : 0, {}};
     if (sensitive && clinical(kind)) what.sensitive.insert(model::Sensitivity::kHiv);

@@ -1,6 +1,6 @@
 // `labvault access`: explain a decision (which rule, which view, what is masked, and why the other
-// rules did not apply) without touching PHI; assign a clinician to a patient's care team; the
-// privacy officer's break-glass review queue.
+// rules did not apply) without touching PHI; assign a clinician to a patient's care team; link a
+// patient-role person to their own record; the privacy officer's break-glass review queue.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -47,8 +47,9 @@ int run_explain(const AccessArgs& args) {
   }
   auto ctx = (*s)->access->context_for(subject->user, what, args.purpose);
   if (!ctx) return fail(ctx.error());
-  access::Decision d =
-      (*s)->access->policy().decide(access::requester_of(*subject), args.action, what, *ctx);
+  auto who = (*s)->access->requester(*subject);
+  if (!who) return fail(who.error());
+  access::Decision d = (*s)->access->policy().decide(*who, args.action, what, *ctx);
   audit::Event e{.lab = *lab,
                  .actor = (*s)->admin->actor(),
                  .action = audit::Action::kRead,
@@ -86,6 +87,23 @@ int run_assign(const AccessArgs& args) {
   if (!id) return fail(id.error());
   fmt::print("{} is on the care team of patient {} in {} for {} hours\n",
              access::Identity::normalize_username(args.user), args.patient, args.lab, args.hours);
+  return kExitOk;
+}
+
+int run_link(const AccessArgs& args) {
+  auto s = start(args.config, args.as, true);
+  if (!s) return fail(s.error());
+  auto lab = lab_id(*(*s)->opened.store, args.lab);
+  if (!lab) return fail(lab.error());
+  auto subject = (*s)->identity->subject_of(args.user);
+  if (!subject) return fail(subject.error());
+  if (auto r =
+          (*s)->access->link_patient(*(*s)->admin, subject->user, *lab, args.patient, (*s)->ctx);
+      !r) {
+    return fail(r.error());
+  }
+  fmt::print("{} now reads their own results as patient {} in {}\n",
+             access::Identity::normalize_username(args.user), args.patient, args.lab);
   return kExitOk;
 }
 
@@ -142,6 +160,11 @@ std::function<std::optional<int>()> add_access_commands(CLI::App& app) {
   as->add_option("--user", args->user, "The clinician")->required();
   as->add_option("--patient", args->patient, "Internal patient id")->required();
   as->add_option("--hours", args->hours, "For how long (default 24)");
+  CLI::App* lp =
+      access->add_subcommand("link-patient", "Link a patient-role person to their record");
+  common(lp);
+  lp->add_option("--user", args->user, "The person (role patient in this lab)")->required();
+  lp->add_option("--patient", args->patient, "Internal patient id")->required();
   CLI::App* rv = access->add_subcommand("reviews", "Break-glass uses awaiting review");
   common(rv);
   rv->add_flag("--all", args->all, "Reviewed ones too");
@@ -150,6 +173,7 @@ std::function<std::optional<int>()> add_access_commands(CLI::App& app) {
   return [=]() -> std::optional<int> {
     if (ex->parsed()) return run_explain(*args);
     if (as->parsed()) return run_assign(*args);
+    if (lp->parsed()) return run_link(*args);
     if (rv->parsed()) return run_reviews(*args);
     return std::nullopt;
   };

@@ -78,7 +78,9 @@ TEST(CsvLimits, HostileShapesReadInLinearTime) {
   auto many = read_ok(rows, two_columns());
   ASSERT_EQ(many.size(), 1u);
   EXPECT_EQ(many[0].reports[0].observations.size(), 200'000u);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  // A guard against quadratic paths, not a speed target: linear reading takes about 2 s under
+  // ASan here, a quadratic one minutes. 20 s failed once on a machine busy with two builds.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
 }
 
 }  // namespace

@@ -40,6 +40,11 @@ class AccessStore {
   // An assignment of `user` to `patient` in `lab` valid at `now_us`.
   [[nodiscard]] virtual model::Result<bool> has_care_relationship(Id user, Id lab, Id patient,
                                                                   std::int64_t now_us) = 0;
+  // Links a person (patient role) to their own record in a lab, replacing an earlier link.
+  [[nodiscard]] virtual model::Result<void> link_patient(Id user, Id lab, Id patient,
+                                                         std::string_view linked_by) = 0;
+  // The person's own record in the lab, 0 when not linked.
+  [[nodiscard]] virtual model::Result<Id> linked_patient(Id user, Id lab) = 0;
   [[nodiscard]] virtual model::Result<Id> add_grant(const AccessGrant& g) = 0;
   // Grants of `user` for `patient` in `lab` not yet expired at `now_us`.
   [[nodiscard]] virtual model::Result<std::vector<AccessGrant>> active_grants(

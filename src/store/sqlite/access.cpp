@@ -76,6 +76,32 @@ Result<bool> SqliteStore::has_care_relationship(Id user, Id lab, Id patient, std
   return found;
 }
 
+Result<void> SqliteStore::link_patient(Id user, Id lab, Id patient, std::string_view linked_by) {
+  std::lock_guard lock(mu_);
+  return in_transaction(*this, [&]() -> Result<void> {
+    if (auto r = lab_exists(lab); !r) return std::unexpected(r.error());
+    auto stmt = db_->prepare(
+        "INSERT INTO patient_links (user_id, lab_id, patient_id, linked_at, linked_by) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, lab_id) DO UPDATE SET "
+        "patient_id = excluded.patient_id, linked_at = excluded.linked_at, "
+        "linked_by = excluded.linked_by");
+    if (!stmt) return std::unexpected(stmt.error());
+    (*stmt)->bind(1, user).bind(2, lab).bind(3, patient).bind(4, clock_()).bind_text(5, linked_by);
+    return (*stmt)->run();
+  });
+}
+
+Result<Id> SqliteStore::linked_patient(Id user, Id lab) {
+  std::lock_guard lock(mu_);
+  auto stmt = db_->prepare("SELECT patient_id FROM patient_links WHERE user_id = ? AND lab_id = ?");
+  if (!stmt) return std::unexpected(stmt.error());
+  (*stmt)->bind(1, user).bind(2, lab);
+  Id patient = (*stmt)->step() ? (*stmt)->int64(0) : 0;
+  if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
+  (*stmt)->reset();
+  return patient;
+}
+
 Result<Id> SqliteStore::add_grant(const AccessGrant& g) {
   std::lock_guard lock(mu_);
   return in_transaction(*this, [&]() -> Result<Id> {

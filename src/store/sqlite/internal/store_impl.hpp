@@ -70,6 +70,8 @@ class SqliteStore final : public Store {
   // --- access.cpp
   Result<Id> add_care_assignment(const CareAssignment& a) override;
   Result<bool> has_care_relationship(Id user, Id lab, Id patient, std::int64_t now_us) override;
+  Result<void> link_patient(Id user, Id lab, Id patient, std::string_view linked_by) override;
+  Result<Id> linked_patient(Id user, Id lab) override;
   Result<Id> add_grant(const AccessGrant& g) override;
   Result<std::vector<AccessGrant>> active_grants(Id user, Id lab, Id patient,
                                                  std::int64_t now_us) override;

@@ -36,3 +36,13 @@ CREATE INDEX grants_to_review ON access_grants(lab_id, granted_at)
 -- A person's department in a lab (ED, ICU, ...), for rules that require the same department as
 -- the encounter a result belongs to.
 ALTER TABLE user_labs ADD COLUMN department TEXT NOT NULL DEFAULT '';
+
+-- A person with the patient role, linked to their own record in a lab (the portal's "my results").
+CREATE TABLE patient_links (
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  lab_id INTEGER NOT NULL REFERENCES labs(id),
+  patient_id INTEGER NOT NULL,
+  linked_at INTEGER NOT NULL,
+  linked_by TEXT NOT NULL,             -- clear: actor id
+  PRIMARY KEY (user_id, lab_id)
+) STRICT, WITHOUT ROWID;
