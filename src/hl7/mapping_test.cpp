@@ -343,6 +343,20 @@ TEST(Hl7Mapping, OruOrderGroupWithoutObrIsASequenceError) {
   EXPECT_EQ(problems[0].location.segment_index, 1);  // the ORC that has no OBR
 }
 
+TEST(Hl7Mapping, Msh7WhoseFirstRepetitionIsEmptyIsMissing) {
+  // Found by the fuzzer: MSH-7 "~2026-13-45T99:00" passed validation, mapped to no time and was
+  // written back without the required MSH-7.
+  std::string text =
+      testing::read_bytes(std::string(LABVAULT_SOURCE_DIR) +
+                          "/fuzz/corpus/hl7/regression_msh7_first_repetition_empty.hl7");
+  auto m = Message::parse(text);
+  ASSERT_TRUE(m);
+  auto problems = validate(*m);
+  ASSERT_FALSE(problems.empty());
+  EXPECT_EQ(problems[0].code, ErrorCode::kRequiredFieldMissing);
+  EXPECT_EQ(problems[0].location.field, 7);
+}
+
 TEST(Hl7RoundTrip, BareOmlOrderIsLeftOutOfTheOru) {
   // Found by the fuzzer: an OML^O21 ORC without OBR must not become an ORU OBR without OBR-4.
   std::string text = testing::read_bytes(std::string(LABVAULT_SOURCE_DIR) +

@@ -105,7 +105,8 @@ class Mapper {
     h.receiving_application = internal::read_hd({msh.field(5)});
     h.receiving_facility = internal::read_hd({msh.field(6)});
     h.sent = datetime(msh, 7);
-    if (h.sent.empty() && msh.field(7).component(1).raw().empty())
+    // The first repetition is the one that is mapped (and written back): "~2026..." has none.
+    if (h.sent.empty() && msh.field(7).repetition(1).component(1).raw().empty())
       problem(ErrorCode::kRequiredFieldMissing, "MSH-7.1 (date/time of message) is required", msh,
               7, 1);
     Piece type = msh.field(9);
