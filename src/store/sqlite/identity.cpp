@@ -190,6 +190,13 @@ Result<std::optional<UserRecord>> SqliteStore::find_user(std::string_view userna
 Result<UserRecord> SqliteStore::read_user(Id id) {
   std::lock_guard lock(mu_);
   if (auto r = refresh_key_cache(); !r) return std::unexpected(r.error());
+  auto user = user_by_id(id);
+  if (!user) return std::unexpected(user.error());
+  if (auto r = read_memberships(*user); !r) return std::unexpected(r.error());
+  return user;
+}
+
+Result<UserRecord> SqliteStore::user_by_id(Id id) {
   auto stmt = db_->prepare(std::string(kUserColumns) + " WHERE id = ?");
   if (!stmt) return std::unexpected(stmt.error());
   (*stmt)->bind(1, id);
@@ -199,8 +206,6 @@ Result<UserRecord> SqliteStore::read_user(Id id) {
   }
   auto user = user_from(**stmt);
   (*stmt)->reset();
-  if (!user) return std::unexpected(user.error());
-  if (auto r = read_memberships(*user); !r) return std::unexpected(r.error());
   return user;
 }
 
@@ -233,15 +238,7 @@ Result<void> SqliteStore::update_user(Id id, const UserChanges& c) {
   std::lock_guard lock(mu_);
   return in_transaction(*this, [&]() -> Result<void> {
     if (c.password_hash || c.totp_secret) {
-      auto stmt = db_->prepare(std::string(kUserColumns) + " WHERE id = ?");
-      if (!stmt) return std::unexpected(stmt.error());
-      (*stmt)->bind(1, id);
-      if (!(*stmt)->step()) {
-        if ((*stmt)->error()) return std::unexpected(*(*stmt)->error());
-        return model::fail(ErrorCode::kNotFound, fmt::format("user {} not found", id));
-      }
-      auto user = user_from(**stmt);
-      (*stmt)->reset();
+      auto user = user_by_id(id);
       if (!user) return std::unexpected(user.error());
       auto r = write_credentials(id, c.password_hash.value_or(user->password_hash),
                                  c.totp_secret.value_or(user->totp_secret));

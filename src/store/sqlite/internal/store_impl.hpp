@@ -109,6 +109,7 @@ class SqliteStore final : public Store {
   Result<KeyPtr> system_key(bool create);
   [[nodiscard]] std::string username_index(std::string_view username) const;
   Result<UserRecord> user_from(Stmt& s);
+  Result<UserRecord> user_by_id(Id id);  // without memberships; the caller holds the lock
   Result<void> read_memberships(UserRecord& u);
   Result<void> write_credentials(Id user, std::string_view password_hash,
                                  std::string_view totp_secret);
