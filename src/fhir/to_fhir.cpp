@@ -10,6 +10,7 @@
 #include "fhir/fhir.hpp"
 #include "fhir/internal/codes.hpp"
 #include "fhir/internal/json_io.hpp"
+#include "fhir/internal/resources.hpp"
 #include "fhir/internal/write_types.hpp"
 
 namespace labvault::fhir {
@@ -17,40 +18,10 @@ namespace {
 
 using internal::append;
 using internal::OutJson;
+using internal::resource;
 using internal::reference;
 using internal::set_json;
 using internal::set_string;
-
-OutJson resource(std::string_view type) {
-  OutJson r = OutJson::object();
-  r["resourceType"] = type;
-  return r;
-}
-
-OutJson notes_json(const std::vector<std::string>& notes) {
-  OutJson out = nullptr;
-  for (const std::string& note : notes)
-    if (!note.empty()) out.push_back({{"text", note}});  // Annotation.text is markdown
-  return out;
-}
-
-// meta.security for the sensitive categories among `observations` (R4 security-labels.html).
-OutJson security(const std::vector<const model::Observation*>& observations) {
-  OutJson labels = nullptr;
-  std::vector<model::Sensitivity> seen;
-  for (const model::Observation* o : observations) {
-    auto label = internal::security_label(o->sensitivity);
-    if (!label || std::ranges::find(seen, o->sensitivity) != seen.end()) continue;
-    seen.push_back(o->sensitivity);
-    OutJson c = OutJson::object();
-    c["system"] = internal::kV3ActCode;
-    c["code"] = label->code;
-    c["display"] = label->display;
-    labels.push_back(std::move(c));
-  }
-  if (labels.is_null()) return nullptr;
-  return {{"security", std::move(labels)}};
-}
 
 // Writes the resources of one message. Practitioners, Organizations and Specimens appear once
 // per message however often they are referenced.
@@ -174,26 +145,7 @@ class MessageWriter {
   }
 
   OutJson patient() const {
-    const model::Patient& p = message_.patient;
-    OutJson r = resource("Patient");
-    for (const model::Identifier& id : p.identifiers)
-      append(r, "identifier", internal::identifier(id));
-    for (const model::HumanName& n : p.names) append(r, "name", internal::human_name(n));
-    for (const model::ContactPoint& c : p.phones) append(r, "telecom", internal::contact_point(c));
-    r["gender"] = internal::gender(p.sex);
-    set_string(r, "birthDate", internal::date(p.birth_date));
-    if (p.birth_date.precision > model::DateTime::Precision::kDay) {
-      // R4 birthDate is a date; a newborn's time of birth goes in the standard extension
-      // patient-birthTime on the birthDate element (json.html#primitive: "_birthDate").
-      if (std::string time = date_time(p.birth_date); !time.empty()) {
-        OutJson extension = OutJson::object();
-        extension["url"] = "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
-        extension["valueDateTime"] = time;
-        r["_birthDate"]["extension"].push_back(std::move(extension));
-      }
-    }
-    for (const model::Address& a : p.addresses) append(r, "address", internal::address(a));
-    return r;
+    return internal::patient_json(message_.patient, zone_for_unzoned_times());
   }
 
   OutJson encounter() {
@@ -216,94 +168,41 @@ class MessageWriter {
     return r;
   }
 
-  struct ObservationLinks {
-    std::string based_on, specimen;
-    bool ask_at_order_entry = false;
-    // Clinically relevant time when OBX-14 is empty: OBR-7, else the specimen's collection
-    // (HL7 v2-to-FHIR IG), so results chart at the time they describe, not without one.
-    model::DateTime effective_fallback = {};
-  };
+  internal::ObservationRefs observation_refs(std::string based_on, std::string specimen,
+                                             bool ask_at_order_entry,
+                                             model::DateTime effective_fallback) {
+    return {patient_url_, encounter_url_, std::move(based_on), std::move(specimen), {},
+            ask_at_order_entry, effective_fallback};
+  }
 
-  // R4 observation.html; History (Observation::history) is not written: FHIR keeps earlier
-  // versions on the server (_history), and a transaction carries only the current one.
-  OutJson observation(const model::Observation& o, const ObservationLinks& links) {
-    OutJson r = resource("Observation");
-    set_json(r, "meta", security({&o}));
-    append(r, "basedOn", reference(links.based_on));
-    r["status"] = internal::observation_status(o.status);
-    // AOE answers are questions about the order, not lab results: searches by category
-    // "laboratory" should not find them.
-    if (!links.ask_at_order_entry)
-      r["category"].push_back(
-          internal::concept_of(internal::kObservationCategory, "laboratory", "Laboratory"));
-    r["code"] = internal::required_codeable(o.code);
-    r["subject"] = reference(patient_url_);
-    set_json(r, "encounter", reference(encounter_url_));
-    set_string(r, "effectiveDateTime",
-               date_time(o.observed.empty() ? links.effective_fallback : o.observed));
-    set_string(r, "issued", instant(o.issued));
+  OutJson observation(const model::Observation& o, internal::ObservationRefs refs) {
     for (const model::Practitioner& p : o.performers)
-      append(r, "performer", reference(practitioner_url(p)));
-    append(r, "performer", reference(organization_url(o.performing_lab)));
-    bool has_value = internal::set_observation_value(r, o.value, o.unit);
-    if (!has_value && o.status == model::ResultStatus::kCancelled) {
-      // obs-6: only without a value. A pending result (registered) simply has none yet.
-      r["dataAbsentReason"] = internal::concept_of(
-          "http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-performed");
-    }
-    for (const std::string& flag : o.abnormal_flags) {
-      std::string code = internal::fhir_code(flag);
-      if (code.empty()) continue;
-      if (std::string_view system = internal::interpretation_system(code); !system.empty())
-        r["interpretation"].push_back(internal::concept_of(system, code));
-      else
-        r["interpretation"].push_back({{"text", code}});
-    }
-    set_json(r, "note", notes_json(o.notes));
-    set_json(r, "specimen", reference(links.specimen));
-    append(r, "referenceRange", internal::reference_range(o.reference_range, o.unit));
-    return r;
+      if (std::string u = practitioner_url(p); !u.empty()) refs.performers.push_back(reference(u));
+    if (std::string u = organization_url(o.performing_lab); !u.empty())
+      refs.performers.push_back(reference(u));
+    return internal::observation_json(o, refs, zone_for_unzoned_times());
   }
 
   std::string write_order(std::size_t index) {
     const model::Order& o = message_.orders[index];
     std::string request_url = url("ServiceRequest", index);
-    OutJson aoe_refs = nullptr;
+    internal::OrderRefs refs{patient_url_, encounter_url_, nullptr, {}, {}};
     for (std::size_t i = 0; i < o.ask_at_order_entry.size(); ++i) {
-      ObservationLinks links{request_url, {}, true};
-      std::string u = add("Observation", url(fmt::format("AOE{}", index), i),
-                          observation(o.ask_at_order_entry[i], links));
-      aoe_refs.push_back(reference(u));
+      refs.supporting_info.push_back(
+          add("Observation", url(fmt::format("AOE{}", index), i),
+              observation(o.ask_at_order_entry[i], observation_refs(request_url, {}, true, {}))));
     }
-    OutJson r = resource("ServiceRequest");
-    // The order reveals what its results reveal (an "HIV Ag/Ab" order is itself HIV
-    // information): it carries the labels of its AOE answers and of the results filed under it.
     std::vector<const model::Observation*> related;
     for (const model::Observation& aoe : o.ask_at_order_entry) related.push_back(&aoe);
     for (const model::Report& rep : message_.reports)
       if (order_of(rep) == index)
         for (const model::Observation& result : rep.observations) related.push_back(&result);
-    set_json(r, "meta", security(related));
-    // Placer and filler numbers are typed (v2-0203 PLAC / FILL, as R4's v2 mappings of
-    // ServiceRequest.identifier do) so the reverse can tell them apart; ORC-4 is requisition.
-    append(r, "identifier", internal::identifier(o.placer_order_number, "PLAC"));
-    append(r, "identifier", internal::identifier(o.filler_order_number, "FILL"));
-    set_json(r, "requisition", internal::identifier(o.placer_group_number));
-    r["status"] = internal::request_status(o.control);
-    r["intent"] = "order";
-    set_string(r, "priority", internal::request_priority(o.priority));
-    set_json(r, "code", internal::codeable(o.service));
-    r["subject"] = reference(patient_url_);
-    set_json(r, "encounter", reference(encounter_url_));
-    set_string(r, "authoredOn", date_time(o.ordered));
-    set_json(r, "requester", reference(practitioner_url(o.ordering_provider)));
-    append(r, "reasonCode", internal::codeable(o.reason));
-    set_json(r, "supportingInfo", std::move(aoe_refs));
-    // Specimens sent with the order (OML^O21 SPM) point back at it through Specimen.request.
+    if (std::string who = practitioner_url(o.ordering_provider); !who.empty())
+      refs.requester = reference(who);
     for (const model::Specimen& s : o.specimens)
-      append(r, "specimen", reference(specimen_url(s, request_url)));
-    set_json(r, "note", notes_json(o.notes));
-    return add("ServiceRequest", std::move(request_url), std::move(r));
+      refs.specimens.push_back(specimen_url(s, request_url));
+    return add("ServiceRequest", std::move(request_url),
+               internal::order_json(o, related, refs, zone_for_unzoned_times()));
   }
 
   std::optional<std::size_t> order_of(const model::Report& report) const {
@@ -321,17 +220,7 @@ class MessageWriter {
   std::string specimen_url(const model::Specimen& s, const std::string& request_url) {
     std::string key = key_of(s);
     if (auto it = specimens_.find(key); it != specimens_.end()) return it->second;
-    OutJson r = resource("Specimen");
-    if (!s.id.empty()) r["accessionIdentifier"] = {{"value", s.id}};
-    set_json(r, "type", internal::codeable(s.type));
-    r["subject"] = reference(patient_url_);
-    set_string(r, "receivedTime", date_time(s.received));
-    append(r, "request", reference(request_url));
-    OutJson collection = OutJson::object();
-    set_string(collection, "collectedDateTime", date_time(s.collected));
-    set_json(collection, "method", internal::codeable(s.collection_method));
-    set_json(collection, "bodySite", internal::codeable(s.source_site));
-    if (!collection.empty()) r["collection"] = std::move(collection);
+    OutJson r = internal::specimen_json(s, patient_url_, request_url, zone_for_unzoned_times());
     std::string u = add("Specimen", url("Specimen", specimens_.size()), std::move(r));
     specimens_.emplace(std::move(key), u);
     return u;
@@ -345,48 +234,22 @@ class MessageWriter {
     for (const model::Specimen& s : rep.specimens)
       specimen_urls.push_back(specimen_url(s, request_url));
 
-    OutJson results = nullptr;
-    std::vector<const model::Observation*> observations;
+    internal::ReportRefs refs{patient_url_, encounter_url_, request_url, {}, specimen_urls, {}};
     for (std::size_t i = 0; i < rep.observations.size(); ++i) {
-      const model::Observation& o = rep.observations[i];
-      observations.push_back(&o);
       // Observation.specimen is 0..1: the report's first specimen.
-      ObservationLinks links{request_url, specimen_urls.empty() ? "" : specimen_urls.front(), false,
-                             !rep.observed.empty()    ? rep.observed
-                             : !rep.specimens.empty() ? rep.specimens.front().collected
-                                                      : model::DateTime{}};
-      std::string u = add("Observation", url(fmt::format("R{}", index), i), observation(o, links));
-      results.push_back(reference(u));
+      auto links = observation_refs(request_url,
+                                    specimen_urls.empty() ? "" : specimen_urls.front(), false,
+                                    !rep.observed.empty()    ? rep.observed
+                                    : !rep.specimens.empty() ? rep.specimens.front().collected
+                                                             : model::DateTime{});
+      refs.results.push_back(add("Observation", url(fmt::format("R{}", index), i),
+                                 observation(rep.observations[i], std::move(links))));
     }
-
-    OutJson r = resource("DiagnosticReport");
-    // A report whose results are sensitive reveals them through its code and conclusion too.
-    set_json(r, "meta", security(observations));
-    append(r, "identifier", internal::identifier(rep.filler_order_number, "FILL"));
-    append(r, "identifier", internal::identifier(rep.placer_order_number, "PLAC"));
-    append(r, "basedOn", reference(request_url));
-    r["status"] = internal::report_status(rep.status);
-    // R4 diagnosticreport.html: category LAB (v2-0074); the OBR-24 section, when more specific,
-    // as a second category.
-    r["category"].push_back(internal::concept_of(internal::kV2_0074, "LAB", "Laboratory"));
-    std::string section = internal::fhir_code(rep.diagnostic_section);
-    if (!section.empty() && section != "LAB")
-      r["category"].push_back(internal::concept_of(internal::kV2_0074, section));
-    r["code"] = internal::required_codeable(rep.service);
-    r["subject"] = reference(patient_url_);
-    set_json(r, "encounter", reference(encounter_url_));
-    set_string(r, "effectiveDateTime", date_time(rep.observed));
-    set_string(r, "issued", instant(rep.issued));
     for (const model::Practitioner& p : rep.result_interpreters)
-      append(r, "resultsInterpreter", reference(practitioner_url(p)));
-    for (const std::string& u : specimen_urls) append(r, "specimen", reference(u));
-    set_json(r, "result", std::move(results));
-    // R4 DiagnosticReport has no note element; report comments (OBR NTE) are its conclusion.
-    std::string conclusion;
-    for (const std::string& note : rep.notes)
-      if (!note.empty()) conclusion += (conclusion.empty() ? "" : "\n") + note;
-    set_string(r, "conclusion", conclusion);
-    add("DiagnosticReport", url("DiagnosticReport", index), std::move(r));
+      if (std::string u = practitioner_url(p); !u.empty())
+        refs.interpreters.push_back(reference(u));
+    add("DiagnosticReport", url("DiagnosticReport", index),
+        internal::report_json(rep, refs, zone_for_unzoned_times()));
   }
 
   const model::LabMessage& message_;

@@ -1,5 +1,7 @@
 #include "net/mllp_server.hpp"
 
+#include "net/internal/endpoint.hpp"
+
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -41,18 +43,8 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr auto kLinger = std::chrono::seconds(2);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);  // e.g. after EMFILE
 
-bool is_loopback(const asio::ip::address& address) {
-  if (address.is_v4()) return address.to_v4().is_loopback();  // 127.0.0.0/8
-  const asio::ip::address_v6 v6 = address.to_v6();
-  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).is_loopback();
-  return v6.is_loopback();  // ::1
-}
-
-std::string endpoint_text(const tcp::endpoint& e) {
-  const auto a = e.address();
-  return a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), e.port())
-                   : fmt::format("{}:{}", a.to_string(), e.port());
-}
+using internal::endpoint_text;
+using internal::is_loopback;
 
 class Connection;
 

@@ -61,11 +61,13 @@ struct StoredReport {
   Id id = 0;
   model::Report report;             // observations and specimens filled from their tables
   std::vector<Id> observation_ids;  // parallel to report.observations
+  std::vector<Id> specimen_ids;     // parallel to report.specimens
 };
 
 struct StoredOrder {
   Id id = 0;
   model::Order order;
+  std::vector<Id> specimen_ids;  // parallel to order.specimens
 };
 
 struct PatientRecord {
@@ -196,6 +198,9 @@ class Store : public IdentityStore, public AccessStore {
       Id lab, const model::HumanName& name, const model::DateTime& birth_date) = 0;
   [[nodiscard]] virtual model::Result<std::vector<Id>> list_patients(Id lab) = 0;
   [[nodiscard]] virtual model::Result<PatientRecord> read_patient(Id lab, Id patient) = 0;
+  // The patient a stored record belongs to; `kind` is its FHIR type (Patient, Observation,
+  // DiagnosticReport, ServiceRequest, Specimen). kNotFound for another lab's or no such record.
+  [[nodiscard]] virtual model::Result<Id> patient_of(Id lab, std::string_view kind, Id id) = 0;
   [[nodiscard]] virtual model::Result<std::string> read_raw_message(Id lab, Id message) = 0;
   // The stored message of a sender with this MSH-10, if any (through the blind index).
   [[nodiscard]] virtual model::Result<std::optional<Id>> find_message(

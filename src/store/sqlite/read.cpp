@@ -108,6 +108,7 @@ Result<PatientRecord> SqliteStore::read_patient(Id lab, Id patient) {
   for (auto& [id, blob] : *orders) {
     auto o = open_decoded<model::Order>({"orders", "detail", id, lab}, blob);
     if (!o) return std::unexpected(o.error());
+    std::vector<Id> specimen_ids;
     auto specimens =
         sealed_rows(*db_, "SELECT id, detail FROM specimens WHERE order_id = ? ORDER BY id", id);
     if (!specimens) return std::unexpected(specimens.error());
@@ -115,8 +116,9 @@ Result<PatientRecord> SqliteStore::read_patient(Id lab, Id patient) {
       auto sp = open_decoded<model::Specimen>({"specimens", "detail", sid, lab}, sblob);
       if (!sp) return std::unexpected(sp.error());
       o->specimens.push_back(std::move(*sp));
+      specimen_ids.push_back(sid);
     }
-    record.orders.push_back({id, std::move(*o)});
+    record.orders.push_back({id, std::move(*o), std::move(specimen_ids)});
   }
 
   auto reports =
@@ -125,7 +127,7 @@ Result<PatientRecord> SqliteStore::read_patient(Id lab, Id patient) {
   for (auto& [id, blob] : *reports) {
     auto rep = open_decoded<model::Report>({"reports", "detail", id, lab}, blob);
     if (!rep) return std::unexpected(rep.error());
-    StoredReport stored{id, std::move(*rep), {}};
+    StoredReport stored{id, std::move(*rep), {}, {}};
     auto observations = sealed_rows(
         *db_, "SELECT id, result FROM observations WHERE report_id = ? ORDER BY position", id);
     if (!observations) return std::unexpected(observations.error());
@@ -152,10 +154,35 @@ Result<PatientRecord> SqliteStore::read_patient(Id lab, Id patient) {
       auto sp = open_decoded<model::Specimen>({"specimens", "detail", sid, lab}, sblob);
       if (!sp) return std::unexpected(sp.error());
       stored.report.specimens.push_back(std::move(*sp));
+      stored.specimen_ids.push_back(sid);
     }
     record.reports.push_back(std::move(stored));
   }
   return record;
+}
+
+Result<Id> SqliteStore::patient_of(Id lab, std::string_view kind, Id id) {
+  static constexpr std::pair<std::string_view, std::string_view> kTables[] = {
+      {"Patient", "SELECT id FROM patients WHERE id = ? AND lab_id = ?"},
+      {"Observation", "SELECT patient_id FROM observations WHERE id = ? AND lab_id = ?"},
+      {"DiagnosticReport", "SELECT patient_id FROM reports WHERE id = ? AND lab_id = ?"},
+      {"ServiceRequest", "SELECT patient_id FROM orders WHERE id = ? AND lab_id = ?"},
+      {"Specimen", "SELECT patient_id FROM specimens WHERE id = ? AND lab_id = ?"}};
+  for (const auto& [name, sql] : kTables) {
+    if (name != kind) continue;
+    std::lock_guard lock(mu_);
+    auto row = db_->prepare(sql);
+    if (!row) return std::unexpected(row.error());
+    (*row)->bind(1, id).bind(2, lab);
+    if ((*row)->step()) {
+      const Id patient = (*row)->int64(0);
+      (*row)->reset();
+      return patient;
+    }
+    if ((*row)->error()) return std::unexpected(*(*row)->error());
+    return std::unexpected(not_found(kind, id));
+  }
+  return model::fail(model::ErrorCode::kUsage, fmt::format("no stored records of kind {}", kind));
 }
 
 Result<std::string> SqliteStore::read_raw_message(Id lab, Id message) {

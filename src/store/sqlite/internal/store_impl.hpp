@@ -42,6 +42,7 @@ class SqliteStore final : public Store {
                                         const model::DateTime& birth_date) override;
   Result<std::vector<Id>> list_patients(Id lab) override;
   Result<PatientRecord> read_patient(Id lab, Id patient) override;
+  Result<Id> patient_of(Id lab, std::string_view kind, Id id) override;
   Result<std::string> read_raw_message(Id lab, Id message) override;
   Result<std::optional<Id>> find_message(Id lab, std::string_view sender,
                                          std::string_view control_id) override;
