@@ -49,6 +49,9 @@ class CliServe : public ::testing::Test {
     auto at = text.find("[mllp]");
     auto end = text.find("\n\n", at);
     text.replace(at, end - at, "[mllp]\n" + mllp);
+    // The HTTPS listener on an ephemeral port: tests run in parallel.
+    auto https = text.find("[https]");
+    if (https != std::string::npos) text.replace(text.find("port = 8443", https), 11, "port = 0");
     text +=
         "[[ingest.senders]]\nid = \"analyzer-7\"\nlab = \"DEMO\"\napplication = \"ANALYZER\"\n"
         "facility = \"LAB7\"\ntls_subject = \"analyzer-7\"\n";

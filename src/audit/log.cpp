@@ -328,4 +328,9 @@ std::uint64_t Log::size() const {
   return tree_.size();
 }
 
+std::uint64_t Log::unsigned_records() const {
+  std::lock_guard lock(write_mu_);
+  return tree_.size() - std::min<std::uint64_t>(tree_.size(), checkpointed_size_);
+}
+
 }  // namespace labvault::audit

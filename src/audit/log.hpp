@@ -76,6 +76,8 @@ class Log {
   [[nodiscard]] model::Result<void> close();
 
   [[nodiscard]] std::uint64_t size() const;
+  // Records not yet covered by a signed checkpoint (the checkpoint lag, for /metrics).
+  [[nodiscard]] std::uint64_t unsigned_records() const;
   [[nodiscard]] const crypto::PublicKey& public_key() const { return key_.public_key(); }
 
  private:

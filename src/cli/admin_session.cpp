@@ -34,10 +34,8 @@ std::string read_secret(const char* prompt) {
   return line;
 }
 
-model::Result<std::unique_ptr<Session>> start(const std::filesystem::path& config_file,
-                                              const std::string& as, bool need_admin) {
-  auto config = load_config(config_file);
-  if (!config) return std::unexpected(config.error());
+model::Result<std::unique_ptr<Session>> open_services(const Config& c) {
+  const Config* config = &c;
   auto opened = open_data(*config);
   if (!opened) return std::unexpected(opened.error());
   auto s = std::make_unique<Session>();
@@ -51,6 +49,16 @@ model::Result<std::unique_ptr<Session>> start(const std::filesystem::path& confi
   if (!policy) return std::unexpected(policy.error());
   s->access = std::make_unique<access::Access>(*s->opened.store, *s->opened.audit, *s->identity,
                                                std::move(*policy), access_options(*config));
+  return s;
+}
+
+model::Result<std::unique_ptr<Session>> start(const std::filesystem::path& config_file,
+                                              const std::string& as, bool need_admin) {
+  auto config = load_config(config_file);
+  if (!config) return std::unexpected(config.error());
+  auto started = open_services(*config);
+  if (!started) return std::unexpected(started.error());
+  std::unique_ptr<Session> s = std::move(*started);
   if (!need_admin) return s;
   if (as.empty()) {
     return model::fail(ErrorCode::kUsage, "say which administrator you are: --as USERNAME");

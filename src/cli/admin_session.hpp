@@ -32,6 +32,8 @@ struct Session {
   }
 };
 
+// The open data and the identity, client and access services, without a login (serve).
+[[nodiscard]] model::Result<std::unique_ptr<Session>> open_services(const Config& config);
 // Opens the data named by the config; with `need_admin`, logs in `as` (password and code read
 // from standard input) and requires MFA to be set up.
 [[nodiscard]] model::Result<std::unique_ptr<Session>> start(

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 
 #include "cli/formats.hpp"
 #include "crypto/secret.hpp"
@@ -14,6 +15,58 @@ namespace labvault::cli {
 
 using model::ErrorCode;
 namespace fs = std::filesystem;
+
+namespace {
+
+using PathOf = std::function<fs::path(std::string_view section, std::string_view key)>;
+
+model::Result<void> read_https(const toml::table& table, const fs::path& file,
+                               const PathOf& optional_path, HttpsConfig& h) {
+  const toml::node_view section = table["https"];
+  if (!section) return {};
+  auto bad = [&](std::string_view key, std::string_view what) {
+    return model::fail(ErrorCode::kConfig, fmt::format("[https] {}: {}", key, what),
+                       {.file = file.string()});
+  };
+  h.enabled = true;
+  h.host = section["host"].value_or(h.host);
+  h.port = static_cast<int>(section["port"].value_or(std::int64_t{h.port}));
+  if (h.port < 0 || h.port > 65535) return bad("port", "not a TCP port");
+  h.tls_cert = optional_path("https", "tls_cert");
+  h.tls_key = optional_path("https", "tls_key");
+  if (h.tls_cert.empty() != h.tls_key.empty())
+    return bad("tls_cert", "tls_cert and tls_key go together");
+  h.public_origin = section["public_origin"].value_or(std::string());
+  if (!h.public_origin.empty() && !h.public_origin.starts_with("https://") &&
+      !h.public_origin.starts_with("http://"))
+    return bad("public_origin", "must start with https://");
+  while (h.public_origin.ends_with('/')) h.public_origin.pop_back();
+  if (auto n = section["max_body_bytes"].value<std::int64_t>()) {
+    if (*n < 1024) return bad("max_body_bytes", "must be at least 1024");
+    h.max_body_bytes = static_cast<std::size_t>(*n);
+  }
+  for (auto [key, target] : {std::pair{"read_timeout_seconds", &h.read_timeout_seconds},
+                             std::pair{"idle_timeout_seconds", &h.idle_timeout_seconds},
+                             std::pair{"max_connections", &h.max_connections}}) {
+    if (auto n = section[key].value<std::int64_t>()) {
+      if (*n < 1 || *n > 100000) return bad(key, "must be 1 to 100000");
+      *target = static_cast<int>(*n);
+    }
+  }
+  for (auto [key, target] : {std::pair{"rate_per_ip", &h.rate_per_ip},
+                             std::pair{"burst_per_ip", &h.burst_per_ip},
+                             std::pair{"rate_per_principal", &h.rate_per_principal},
+                             std::pair{"burst_per_principal", &h.burst_per_principal}}) {
+    if (auto n = section[key].value<double>()) {
+      if (*n < 0) return bad(key, "must not be negative");
+      *target = *n;
+    }
+  }
+  h.access_log = section["access_log"].value_or(h.access_log);
+  return {};
+}
+
+}  // namespace
 
 model::Result<Config> load_config(const fs::path& file) {
   auto text = read_file(file);
@@ -104,6 +157,8 @@ model::Result<Config> load_config(const fs::path& file) {
     if (*n < 1) return mllp_bad("idle_timeout_seconds", "must be at least 1");
     m.idle_timeout_seconds = static_cast<int>(*n);
   }
+  if (auto r = read_https(table, file, PathOf(optional_path), config.https); !r)
+    return std::unexpected(r.error());
   config.ingest_spool = optional_path("ingest", "spool_dir");
   config.token_endpoint = table["auth"]["token_endpoint"].value_or(config.token_endpoint);
   auto auth_bad = [&](std::string_view key, std::string_view what) {
@@ -239,6 +294,23 @@ std::string render_config(const Config& c) {
       "max_frame_bytes = 10485760\n"
       "idle_timeout_seconds = 300\n"
       "\n"
+      "[https]\n"
+      "# The FHIR R4 API (/fhir/<LAB>), login (/auth/...), SMART token endpoint, /healthz and\n"
+      "# /metrics. Loopback may be plaintext (no tls_cert); any other address needs TLS 1.2+.\n"
+      "host = \"127.0.0.1\"\n"
+      "port = 8443\n"
+      "{}"
+      "# public_origin = \"https://labvault.example.org:8443\"  # for links; default https://host:port\n"
+      "# max_body_bytes = 8388608\n"
+      "# read_timeout_seconds = 30\n"
+      "# idle_timeout_seconds = 60\n"
+      "# max_connections = 512\n"
+      "# rate_per_ip = 100          # requests per second (token bucket), then 429 + Retry-After\n"
+      "# burst_per_ip = 200\n"
+      "# rate_per_principal = 50   # per logged-in person or SMART client\n"
+      "# burst_per_principal = 100\n"
+      "# access_log = true         # method, route, status, time, request id; never a query\n"
+      "\n"
       "# [ingest]\n"
       "# spool_dir = \"/srv/labvault/upload\"  # files imported from here are then removed\n"
       "\n"
@@ -257,6 +329,10 @@ std::string render_config(const Config& c) {
       "# hiv = [\"L|1320\"]\n",
       toml_string(c.data_dir.string()), toml_string(c.keyring.string()), c.audit.checkpoint_every,
       c.audit.checkpoint_interval_seconds, toml_string(c.audit.publish_file.string()),
+      c.https.tls_cert.empty()
+          ? std::string("# tls_cert = \"tls/server.crt\"\n# tls_key = \"tls/server.key\"\n")
+          : fmt::format("tls_cert = {}\ntls_key = {}\n", toml_string(c.https.tls_cert.string()),
+                        toml_string(c.https.tls_key.string())),
       render_senders(c.senders));
 }
 

@@ -44,6 +44,20 @@ struct MllpConfig {
   int idle_timeout_seconds = 300;
 };
 
+// [https]: the FHIR API and auth endpoints. No section, no listener.
+struct HttpsConfig {
+  bool enabled = false;
+  std::string host = "127.0.0.1";  // an IP literal; anything but loopback requires TLS
+  int port = 8443;
+  std::filesystem::path tls_cert, tls_key;  // TLS when set
+  std::string public_origin;  // what clients reach, for links; default https://host:port
+  std::size_t max_body_bytes = 8u << 20;
+  int read_timeout_seconds = 30, idle_timeout_seconds = 60, max_connections = 512;
+  double rate_per_ip = 100, burst_per_ip = 200;  // requests/s and burst; 0: unlimited
+  double rate_per_principal = 50, burst_per_principal = 100;
+  bool access_log = true;  // one line per request on stderr; never a query or a body
+};
+
 // [[ingest.senders]]: which sending system belongs to which lab.
 struct SenderConfig {
   std::string id, lab;  // lab: the lab's code
@@ -56,6 +70,7 @@ struct Config {
   std::filesystem::path keyring;   // absolute, outside data_dir
   AuditConfig audit;
   MllpConfig mllp;
+  HttpsConfig https;
   std::vector<SenderConfig> senders;
   std::filesystem::path ingest_spool;  // [ingest] spool_dir: uploads removed once imported
   // [auth] token_endpoint: the SMART token URL clients put in their assertions' "aud".

@@ -11,6 +11,7 @@
 #include "cli/formats.hpp"
 #include "hl7/hl7.hpp"
 #include "model/sensitivity.hpp"
+#include "net/tls.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace labvault::cli {
@@ -77,7 +78,7 @@ model::Result<Config> plan(const InitArgs& args) {
 // Demo people, one per kind of work, with one-time passwords in a 0600 file beside the data
 // (a demo convenience: real people get theirs from `labvault user add`).
 model::Result<std::string> add_demo_users(const Opened& opened, store::Id lab,
-                                          const fs::path& file) {
+                                          const fs::path& file, store::Id care_patient) {
   access::Identity identity(*opened.store, *opened.audit, opened.keyring->blind_indexer());
   const access::RequestContext ctx{"", "cli", ""};
   struct Demo {
@@ -100,6 +101,20 @@ model::Result<std::string> add_demo_users(const Opened& opened, store::Id lab,
     if (!created) return std::unexpected(created.error());
     text += fmt::format("{:<16} {:<22} {}\n", d.username, *d.role ? d.role : "system-admin",
                         created->initial_password);
+    if (std::string_view(d.username) == "demo.provider" && care_patient != 0) {
+      // The provider cares for the first demo patient only: reading the others takes
+      // break-glass, which the demo shows.
+      const std::int64_t now = store::system_now_us();
+      store::CareAssignment a{0, created->id, lab, care_patient, now,
+                              now + 365LL * 24 * 3600 * 1'000'000, cli_actor()};
+      auto id = opened.store->add_care_assignment(a);
+      if (!id) return std::unexpected(id.error());
+      audit::Event e = access::request_event(cli_actor(), audit::Action::kUserAdmin, lab, ctx);
+      e.resource = fmt::format("CareAssignment/{}", *id);
+      e.patient = care_patient;
+      e.outcome_detail = "demo-care-assignment";
+      if (auto r = opened.audit->record(e); !r) return std::unexpected(r.error());
+    }
   }
   if (auto r = write_file_atomically(file, text); !r) return std::unexpected(r.error());
   return fmt::format("demo people: 5 (one-time passwords in {})", file.string());
@@ -161,7 +176,8 @@ model::Result<std::string> add_demo(const Opened& opened, const fs::path& users_
   }
   auto patients = store.list_patients(lab->id);
   if (!patients) return std::unexpected(patients.error());
-  auto people = add_demo_users(opened, lab->id, users_file);
+  auto people = add_demo_users(opened, lab->id, users_file,
+                               patients->empty() ? 0 : patients->front());
   if (!people) return std::unexpected(people.error());
   return fmt::format("demo lab DEMO: {} messages, {} patients; {}", outcomes->size(),
                      patients->size(), *people);
@@ -186,6 +202,17 @@ int run_init(const InitArgs& args) {
                c->keyring.string());
   }
   if (!fs::exists(c->file, ec)) {
+    // A development certificate for the HTTPS listener (loopback names only); a deployment
+    // replaces tls_cert and tls_key with its CA-issued pair.
+    const fs::path tls = c->file.parent_path() / "tls";
+    fs::create_directories(tls, ec);
+    if (auto r = net::write_self_signed((tls / "server.crt").string(), (tls / "server.key").string(),
+                                        {"localhost", "127.0.0.1", "::1"});
+        !r) {
+      return print_error(r.error()), kExitUserError;
+    }
+    c->https.tls_cert = "tls/server.crt";
+    c->https.tls_key = "tls/server.key";
     if (auto r = write_file_atomically(c->file, render_config(*c)); !r) {
       return print_error(r.error()), kExitUserError;
     }

@@ -15,6 +15,8 @@
 #include "hl7/hl7.hpp"
 #include "ingest/pipeline.hpp"
 #include "net/mllp_server.hpp"
+#include "cli/admin_session.hpp"
+#include "cli/serve_https.hpp"
 
 namespace labvault::cli {
 
@@ -57,8 +59,10 @@ net::MllpServerOptions server_options(const Config& config) {
 int run_serve(const ServeArgs& args) {
   auto config = load_config(args.config);
   if (!config) return print_error(config.error()), kExitUserError;
-  auto opened = open_data(*config);
-  if (!opened) return print_error(opened.error()), kExitUserError;
+  auto services = open_services(*config);
+  if (!services) return print_error(services.error()), kExitUserError;
+  Session& session = **services;
+  Opened* opened = &session.opened;
   auto rules = sender_rules(*config, *opened->store);
   if (!rules) return print_error(rules.error()), kExitUserError;
   ingest::Options options;
@@ -113,6 +117,12 @@ int run_serve(const ServeArgs& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // before any thread starts
   pipeline.start();
   if (auto r = server.start(); !r) return print_error(r.error()), kExitUserError;
+  std::unique_ptr<HttpsListener> https;
+  if (config->https.enabled) {
+    auto started = start_https(*config, session, pipeline, options.sensitivity);
+    if (!started) return print_error(started.error()), kExitUserError;
+    https = std::move(*started);
+  }
   std::unique_ptr<audit::SyslogForwarder> forwarder;
   if (!config->audit.syslog.host.empty()) {
     std::error_code ec;
@@ -124,6 +134,9 @@ int run_serve(const ServeArgs& args) {
   fmt::print("labvault serve: MLLP on {}:{} ({}), {} senders; audit checkpoints every {} s\n",
              config->mllp.host, server.port(), config->mllp.tls_cert.empty() ? "plaintext" : "TLS",
              options.senders.size(), config->audit.checkpoint_interval_seconds);
+  if (https)
+    fmt::print("labvault serve: HTTPS on {}:{} ({}); FHIR base /fhir/<LAB>\n", config->https.host,
+               https->server->port(), https->tls ? "TLS" : "plaintext, loopback only");
   std::fflush(stdout);
   // The main thread keeps time: a checkpoint when the interval has passed, even if no request
   // came (an idle server must not leave its last records unsigned), and the forwarder's nudge.
@@ -134,6 +147,7 @@ int run_serve(const ServeArgs& args) {
     if (forwarder) forwarder->notify();
   }
   fmt::print("labvault serve: stopping\n");
+  if (https) https->server->stop();
   server.stop();
   pipeline.stop();
   if (forwarder) forwarder->stop();

@@ -108,7 +108,7 @@ std::string finish(OutJson r, std::string_view type, const Withheld& withheld) {
                      {"display", "redacted"}};
     r["meta"]["security"].push_back(std::move(label));
   }
-  return r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return internal::write_compact(r);
 }
 
 OutJson with_id(OutJson r, std::int64_t id) {
@@ -176,6 +176,41 @@ std::string specimen_resource(std::int64_t id, const model::Specimen& specimen,
                                                 opts.default_utc_offset_minutes),
                         id),
                 "Specimen", withheld);
+}
+
+std::vector<TokenValue> code_tokens(const model::CodeableConcept& cc) {
+  std::vector<TokenValue> out;
+  for (const model::Coding& c : cc.codings) {
+    std::string code = internal::fhir_code(c.code);
+    if (!code.empty())
+      out.push_back({c.system.empty() ? std::string() : internal::system_uri(c.system), code});
+  }
+  return out;
+}
+
+TokenValue identifier_token(const model::Identifier& identifier) {
+  return {internal::identifier_system(identifier.assigning_authority), identifier.value};
+}
+
+std::string identifier_authority(std::string_view system) {
+  return internal::authority_from_system(system);
+}
+
+std::string_view observation_status(const model::Observation& o) {
+  return internal::observation_status(o.status);
+}
+std::string_view report_status(const model::Report& r) { return internal::report_status(r.status); }
+std::string_view order_status(const model::Order& o) { return internal::request_status(o.control); }
+
+TokenValue observation_category() {
+  return {std::string(internal::kObservationCategory), "laboratory"};
+}
+
+std::vector<TokenValue> report_categories(const model::Report& r) {
+  std::vector<TokenValue> out{{std::string(internal::kV2_0074), "LAB"}};
+  std::string section = internal::fhir_code(r.diagnostic_section);
+  if (!section.empty() && section != "LAB") out.push_back({std::string(internal::kV2_0074), section});
+  return out;
 }
 
 std::string searchset(std::span<const BundleEntry> entries, std::optional<std::int64_t> total,

@@ -54,6 +54,21 @@ struct ReportLinks {
                                             const Withheld& withheld,
                                             const ServerOptions& opts = {});
 
+// What the server writes, for matching search tokens (R4 search.html#token) against records.
+struct TokenValue {
+  std::string system, code;
+};
+[[nodiscard]] std::vector<TokenValue> code_tokens(const model::CodeableConcept& cc);
+[[nodiscard]] TokenValue identifier_token(const model::Identifier& identifier);
+// Identifier.system -> the assigning authority the store indexes identifiers under.
+[[nodiscard]] std::string identifier_authority(std::string_view system);
+[[nodiscard]] std::string_view observation_status(const model::Observation& o);
+[[nodiscard]] std::string_view report_status(const model::Report& r);
+[[nodiscard]] std::string_view order_status(const model::Order& o);
+// Observation.category and DiagnosticReport.category as written.
+[[nodiscard]] TokenValue observation_category();
+[[nodiscard]] std::vector<TokenValue> report_categories(const model::Report& r);
+
 struct BundleEntry {
   std::string full_url;  // absolute: base + "/Observation/40"
   std::string resource;  // compact JSON

@@ -39,10 +39,12 @@ model::Result<ImportSummary> import_messages(store::Store& store, audit::Log& lo
   auto base_event = [&] {
     return audit::Event{.lab = request.lab,
                         .actor = request.actor,
-                        .role = "lab-integration",
+                        .role = request.role,
                         .action = audit::Action::kImport,
-                        .listener = "import",
-                        .outcome_detail = fmt::format("import-{}", *import_id)};
+                        .source_ip = request.source_ip,
+                        .listener = request.listener,
+                        .outcome_detail = fmt::format("import-{}", *import_id),
+                        .request_id = request.request_id};
   };
   std::vector<audit::Event> refused;
   std::uint64_t done = 0;
@@ -101,6 +103,7 @@ model::Result<ImportSummary> import_messages(store::Store& store, audit::Log& lo
           summary.problems.push_back(std::move(e));
         } else {
           ++(o.duplicate ? summary.duplicates : summary.stored);
+          summary.message_ids.push_back(o.message_id);
         }
       }
     }

@@ -25,6 +25,7 @@ struct ImportSummary {
   std::uint64_t messages = 0, stored = 0, duplicates = 0, failed = 0;
   std::vector<model::Error> problems;  // with locations; no values
   store::Id import_id = 0;
+  std::vector<store::Id> message_ids;  // of messages stored now or before (duplicates)
 };
 
 struct ImportRequest {
@@ -34,6 +35,8 @@ struct ImportRequest {
   std::string source_name;  // the file name (sealed in the conversion history)
   std::string sender;       // dedupe scope for messages whose MSH-3/MSH-4 are empty
   std::size_t batch = 500;  // messages per transaction
+  // Audit facts of where the file came from: the CLI's import, or a FHIR POST over HTTPS.
+  std::string listener = "import", role = "lab-integration", request_id, source_ip;
   std::function<void(std::uint64_t done, std::uint64_t total)> progress;
 };
 

@@ -82,6 +82,11 @@ Pipeline::Counters Pipeline::counters() const {
   return counters_;
 }
 
+std::size_t Pipeline::queue_depth() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
 std::string Pipeline::ack(const Item& item, std::span<const model::Error> errors) {
   hl7::AckOptions o;
   o.sending_application = options_.ack_application;

@@ -73,6 +73,7 @@ class Pipeline {
     std::uint64_t accepted = 0, duplicates = 0, rejected = 0, commits = 0;
   };
   [[nodiscard]] Counters counters() const;
+  [[nodiscard]] std::size_t queue_depth() const;  // messages waiting for the committer
 
  private:
   struct Item;

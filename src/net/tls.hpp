@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model/error.hpp"
 
@@ -59,6 +60,13 @@ struct TlsContext {
 // for an IP literal) and makes the handshake fail unless the server certificate carries that
 // name or IP (RFC 6125 6; RFC 5425 5.2). With Boost.Asio: set_peer_name(stream.native_handle()).
 [[nodiscard]] model::Result<void> set_peer_name(ssl_st* ssl, std::string_view server_name);
+
+// A self-signed development certificate (ECDSA P-256, SHA-256, one year) for `names` (DNS names
+// or IP literals, the first is also the CN), written as PEM to cert_file and key_file (mode
+// 0600). For `labvault init` on one machine; production listeners use a CA-issued chain.
+[[nodiscard]] model::Result<void> write_self_signed(const std::string& cert_file,
+                                                    const std::string& key_file,
+                                                    const std::vector<std::string>& names);
 
 // OpenSSL's thread-local error queue as one line ("" when empty); empties the queue.
 [[nodiscard]] std::string drain_tls_errors();

@@ -27,7 +27,7 @@ for round in $(seq "$rounds"); do
   "$lv" init --data "$work/data" --demo >/dev/null
   config="$work/data/labvault.toml"
   port=$(( 20000 + (RANDOM % 20000) ))
-  sed -i "s/^port = 2575$/port = $port/" "$config"
+  sed -i -e "s/^port = 2575$/port = $port/" -e "s/^port = 8443$/port = 0/" "$config"
   printf '[[ingest.senders]]\nid = "crash"\nlab = "DEMO"\napplication = "ANALYZER"\nfacility = "LAB1"\n' >>"$config"
   starts=1; start_server
   "$client" send 127.0.0.1 "$port" "$connections" "$total" "$work/acks" &

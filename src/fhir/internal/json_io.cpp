@@ -20,8 +20,10 @@ bool all_digits(std::string_view s) {
   return true;
 }
 
+// indent < 0: compact (no whitespace at all).
 void write(const OutJson& node, int indent, std::string& out) {
   auto newline = [&](int level) {
+    if (indent < 0) return;
     out += '\n';
     out.append(static_cast<std::size_t>(level) * 2, ' ');
   };
@@ -38,8 +40,8 @@ void write(const OutJson& node, int indent, std::string& out) {
         first = false;
         newline(indent + 1);
         out += OutJson(key).dump(-1, ' ', false, OutJson::error_handler_t::replace);
-        out += ": ";
-        write(value, indent + 1, out);
+        out += indent < 0 ? ":" : ": ";
+        write(value, indent < 0 ? indent : indent + 1, out);
       }
       newline(indent);
       out += '}';
@@ -56,7 +58,7 @@ void write(const OutJson& node, int indent, std::string& out) {
         if (!first) out += ',';
         first = false;
         newline(indent + 1);
-        write(value, indent + 1, out);
+        write(value, indent < 0 ? indent : indent + 1, out);
       }
       newline(indent);
       out += ']';
@@ -207,6 +209,12 @@ std::string write_pretty(const OutJson& document) {
   std::string out;
   write(document, 0, out);
   out += '\n';
+  return out;
+}
+
+std::string write_compact(const OutJson& document) {
+  std::string out;
+  write(document, -1, out);
   return out;
 }
 

@@ -29,6 +29,8 @@ using OutJson = nlohmann::ordered_json;
 // Pretty JSON, two-space indent; invalid UTF-8 in strings is replaced by U+FFFD rather than
 // failing, since HL7 input may carry Latin-1 bytes.
 [[nodiscard]] std::string write_pretty(const OutJson& document);
+// The same without any whitespace (server responses).
+[[nodiscard]] std::string write_compact(const OutJson& document);
 
 struct ParsedJson {
   nlohmann::json root;
