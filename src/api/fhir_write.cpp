@@ -91,6 +91,10 @@ net::HttpResponse Api::Impl::create(Call& call, const Principal& who, store::Id 
     if (m.patient.identifiers.empty())
       return outcome(400, "invalid",
                      "every result needs a Patient with an identifier (or Patient/{id})");
+    // A lone Observation has no report code: it is a report of one test, named by that test.
+    for (model::Report& rep : m.reports)
+      if (rep.service.codings.empty() && !rep.observations.empty())
+        rep.service = rep.observations.front().code;
     options.sensitivity.apply(m);
     files.push_back({call.req.body, std::move(m)});
   }

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -165,6 +166,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void refuse(HttpRefusal why, int status, std::string_view text) {
     core_->refused(why, ip_);
     keep_alive_ = false;  // the rest of the stream cannot be trusted to frame correctly
+    refused_ = true;
     write(plain(status, text), new_request_id());
   }
 
@@ -182,23 +184,39 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     beast::get_lowest_layer(stream_).expires_after(core_->options.read_timeout);
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](error_code ec, std::size_t) {
-                        if (ec || !self->keep_alive_) return self->close();
+                        if (ec || !self->keep_alive_) return self->close(self->refused_);
                         self->read(false);
                       });
   }
 
-  void close() {
-    error_code ignored;
+  // Ends the connection. After a refusal the peer may still be sending the body we refused:
+  // closing with unread input would reset the connection and could destroy our answer in the
+  // peer's receive buffer, so the input is read and dropped for a moment first (as for MLLP).
+  void close(bool drain = false) {
     if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
       // close_notify is a courtesy; a peer that went away must not hold the session.
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
-      stream_.async_shutdown([self = this->shared_from_this()](error_code) {
-        error_code e;
-        beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, e);
-      });
+      stream_.async_shutdown(
+          [self = this->shared_from_this(), drain](error_code) { self->finish(drain); });
     } else {
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      finish(drain);
     }
+  }
+
+  void finish(bool drain) {
+    auto& lowest = beast::get_lowest_layer(stream_);
+    error_code ignored;
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (!drain) return;
+    lowest.expires_after(std::chrono::seconds(2));
+    discard();
+  }
+
+  void discard() {
+    beast::get_lowest_layer(stream_).async_read_some(
+        asio::buffer(scratch_), [self = this->shared_from_this()](error_code ec, std::size_t) {
+          if (!ec) self->discard();
+        });
   }
 
   std::shared_ptr<Core> core_;
@@ -206,6 +224,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::string ip_;
   bool tls_;
   bool keep_alive_ = false;
+  bool refused_ = false;  // answered by the listener itself: drain before closing
+  std::array<char, 16 * 1024> scratch_{};
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
 };
