@@ -14,6 +14,8 @@ packages=(
 for group in "$@"; do
   case "$group" in
     fuzz) packages+=(clang-19 libclang-rt-19-dev) ;;
+    demo) packages+=(curl oathtool) ;;  # scripts/demo-login.sh
+    bench) packages+=(wrk oathtool curl) ;;  # bench/fhir.sh
     node) command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm) ;;
     *) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
   esac
