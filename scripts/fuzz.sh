@@ -7,7 +7,7 @@ build=${1:?build dir}; seconds=${2:-20}
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared="$root/../shared/testdata"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-for target in hl7 csv fhir store_codec mllp jwt; do
+for target in hl7 csv fhir search store_codec mllp jwt; do
   bin="$build/fuzz/${target}_fuzz"
   [ -x "$bin" ] || { echo "fuzz.sh: $bin missing" >&2; exit 1; }
   mkdir -p "$work/$target"

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "support/cli_run.hpp"
+#include "support/https_client.hpp"
 #include "support/test_certs.hpp"
 
 namespace {
@@ -94,7 +95,7 @@ class CliServe : public ::testing::Test {
     fs::path file = dir_ / (control + ".hl7");
     std::ofstream(file) << "MSH|^~\\&|ANALYZER|LAB7|LABVAULT|HOSP|20261201083000-0500||ORU^R01|"
                         << control
-                        << "|P|2.5.1\rPID|1||TLS-MRN-1^^^LAB7^MR||Tls^Test||19700101|F\r"
+                        << "|P|2.5.1\rPID|1||TLS-MRN-1^^^LAB7^MR||Tlscanaryfam^Test||19700101|F\r"
                            "OBR|1|PL-T1|FL-T1|58410-2^CBC^LN|||20261201071500-0500\r"
                            "OBX|1|NM|718-7^Hemoglobin^LN||13.1|g/dL^^UCUM|12.0-16.0|N|||F\r";
     return file.string();
@@ -198,7 +199,7 @@ TEST_F(CliServe, EachAuditRecordStreamsToTheSiemWhileServing) {
   EXPECT_TRUE(siem.wait_for("sender:analyzer-7")) << siem.received();
   std::string received = siem.received();
   EXPECT_NE(received.find("labvault"), std::string::npos);
-  for (const char* canary : {"TLS-MRN-1", "Tls", "13.1"}) {
+  for (const char* canary : {"TLS-MRN-1", "Tlscanaryfam", "13.1"}) {
     EXPECT_EQ(received.find(canary), std::string::npos) << canary;
   }
 }
@@ -207,6 +208,37 @@ TEST_F(CliServe, PlaintextOffLoopbackIsRefusedAtStart) {
   configure("host = \"0.0.0.0\"\nport = 0\n");
   EXPECT_EQ(start(), -1);
   EXPECT_NE(slurp(log_).find("TLS"), std::string::npos) << slurp(log_);
+}
+
+}  // namespace
+
+namespace {
+
+// The HTTPS listener of `serve` with what `init` wrote: the development certificate verifies as
+// its own trust anchor for 127.0.0.1, and health, metrics and metadata answer without a login.
+TEST_F(CliServe, HttpsListenerAnswersWithTheDevelopmentCertificate) {
+  configure("host = \"127.0.0.1\"\nport = 0\n");
+  ASSERT_GT(start(), 0) << slurp(log_);
+  std::string text = slurp(log_);
+  auto at = text.find("HTTPS on 127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << text;
+  const int port = std::stoi(text.substr(at + 19));
+  labvault::testing::HttpsClient c(static_cast<std::uint16_t>(port),
+                                   (dir_ / "data" / "tls" / "server.crt").string());
+  EXPECT_EQ(c.get("/healthz").status, 200);
+  auto metrics = c.get("/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  for (const char* m : {"labvault_http_requests_total{route=\"/healthz\"", "labvault_ingest_queue_depth",
+                        "labvault_audit_checkpoint_lag_records", "labvault_ingest_commits_total"})
+    EXPECT_NE(metrics.body.find(m), std::string::npos) << m;
+  auto md = c.get("/fhir/DEMO/metadata?_format=json");
+  EXPECT_EQ(md.status, 200);
+  EXPECT_NE(md.body.find("\"CapabilityStatement\""), std::string::npos);
+  EXPECT_EQ(c.get("/fhir/DEMO/Patient?identifier=CANARY-IN-QUERY").status, 401);
+  stop();
+  text = slurp(log_);
+  EXPECT_NE(text.find("https: GET /fhir/{lab}/Patient 401"), std::string::npos) << text;
+  EXPECT_EQ(text.find("CANARY-IN-QUERY"), std::string::npos);  // no query in the access log
 }
 
 }  // namespace
