@@ -47,7 +47,8 @@ model::Result<void> read_https(const toml::table& table, const fs::path& file,
   }
   for (auto [key, target] : {std::pair{"read_timeout_seconds", &h.read_timeout_seconds},
                              std::pair{"idle_timeout_seconds", &h.idle_timeout_seconds},
-                             std::pair{"max_connections", &h.max_connections}}) {
+                             std::pair{"max_connections", &h.max_connections},
+                             std::pair{"workers", &h.workers}}) {
     if (auto n = section[key].value<std::int64_t>()) {
       if (*n < 1 || *n > 100000) return bad(key, "must be 1 to 100000");
       *target = static_cast<int>(*n);
@@ -305,6 +306,7 @@ std::string render_config(const Config& c) {
       "# read_timeout_seconds = 30\n"
       "# idle_timeout_seconds = 60\n"
       "# max_connections = 512\n"
+      "# workers = 16              # request threads; they share each audit group commit\n"
       "# rate_per_ip = 100          # requests per second (token bucket), then 429 + Retry-After\n"
       "# burst_per_ip = 200\n"
       "# rate_per_principal = 50   # per logged-in person or SMART client\n"

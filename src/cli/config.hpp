@@ -53,6 +53,9 @@ struct HttpsConfig {
   std::string public_origin;  // what clients reach, for links; default https://host:port
   std::size_t max_body_bytes = 8u << 20;
   int read_timeout_seconds = 30, idle_timeout_seconds = 60, max_connections = 512;
+  // Request handlers run here and wait for their audit record: more of them share each
+  // group commit (one fsync for all), so reads scale with concurrency rather than fsyncs.
+  int workers = 16;
   double rate_per_ip = 100, burst_per_ip = 200;  // requests/s and burst; 0: unlimited
   double rate_per_principal = 50, burst_per_principal = 100;
   bool access_log = true;  // one line per request on stderr; never a query or a body

@@ -61,6 +61,7 @@ model::Result<std::unique_ptr<HttpsListener>> start_https(const Config& config, 
   so.read_timeout = std::chrono::seconds(h.read_timeout_seconds);
   so.idle_timeout = std::chrono::seconds(h.idle_timeout_seconds);
   so.max_connections = static_cast<std::size_t>(h.max_connections);
+  so.worker_threads = static_cast<unsigned>(h.workers);
   so.per_ip = {h.rate_per_ip, h.burst_per_ip};
   so.response_headers = api::Api::security_headers();
   api::Api* a = out->api.get();
