@@ -65,16 +65,16 @@ TEST_F(ApiE2e, OruOverMllpIsReadBackByRoleOverHttps) {
   const std::string glass = fmt::format("/fhir/LAB1/Patient/{}/$break-glass", patient);
   const std::string reason =
       R"({"resourceType":"Parameters","parameter":[{"name":"reason","valueString":"unconscious in ED"}]})";
-  EXPECT_EQ(clinician->request("POST", glass, reason, "application/fhir+json",
-                               clinician->csrf_headers())
-                .status,
-            403);  // no recent re-authentication
+  EXPECT_EQ(
+      clinician->request("POST", glass, reason, "application/fhir+json", clinician->csrf_headers())
+          .status,
+      403);  // no recent re-authentication
   advance(31);
-  auto re = clinician->post_json("/auth/reauth", json{{"password", clin.password},
-                                                      {"code", code(clin, 0)}}.dump());
+  auto re = clinician->post_json("/auth/reauth",
+                                 json{{"password", clin.password}, {"code", code(clin, 0)}}.dump());
   ASSERT_EQ(re.status, 200) << re.body;
-  auto granted = clinician->request("POST", glass, reason, "application/fhir+json",
-                                    clinician->csrf_headers());
+  auto granted =
+      clinician->request("POST", glass, reason, "application/fhir+json", clinician->csrf_headers());
   ASSERT_EQ(granted.status, 200) << granted.body;
   collect(granted);
   auto opened = clinician->get("/fhir/LAB1/Observation/" + obs);
@@ -116,9 +116,9 @@ TEST_F(ApiE2e, EveryReleaseAndDenialIsAuditedWithTheRequestId) {
 TEST_F(ApiE2e, SecurityHeadersOnEveryResponseIncludingTheListenersOwn) {
   auto c = client();
   std::vector<HttpsReply> replies = {
-      c->get("/fhir/LAB1/metadata"),                        // 200
-      c->get("/nowhere"),                                   // 404
-      c->get("/fhir/LAB1/Observation/1"),                   // 401
+      c->get("/fhir/LAB1/metadata"),                                                         // 200
+      c->get("/nowhere"),                                                                    // 404
+      c->get("/fhir/LAB1/Observation/1"),                                                    // 401
       c->request("POST", "/auth/login", std::string(300 * 1024, 'x'), "application/json")};  // 413
   EXPECT_EQ(replies[0].status, 200);
   EXPECT_EQ(replies[1].status, 404);
@@ -160,8 +160,7 @@ TEST_F(ApiE2e, StateChangingRequestsNeedTheCsrfToken) {
   Person clin = add("clin", "care-team-clinician");
   auto c = login(clin);
   advance(31);
-  const std::string body =
-      json{{"password", clin.password}, {"code", code(clin, 0)}}.dump();
+  const std::string body = json{{"password", clin.password}, {"code", code(clin, 0)}}.dump();
   EXPECT_EQ(c->request("POST", "/auth/reauth", body, "application/json").status, 403);
   EXPECT_EQ(c->request("POST", "/auth/reauth", body, "application/json",
                        {{"X-CSRF-Token", std::string(64, '0')}})
@@ -219,8 +218,7 @@ TEST_F(ApiE2e, SmartBackendServiceReadsWithinItsScopes) {
   auto obs = c->get("/fhir/LAB1/Observation/" + fhir_id(lab_, patient, "Observation"));
   EXPECT_EQ(obs.status, 200) << obs.body;
   EXPECT_EQ(c->get("/fhir/LAB1/Specimen/" + fhir_id(lab_, patient, "Specimen")).status, 403);
-  EXPECT_EQ(c->get("/fhir/LAB2/Observation/" + fhir_id(lab_, patient, "Observation")).status,
-            404);
+  EXPECT_EQ(c->get("/fhir/LAB2/Observation/" + fhir_id(lab_, patient, "Observation")).status, 404);
   // A client is not a person: no break-glass.
   EXPECT_EQ(c->request("POST", fmt::format("/fhir/LAB1/Patient/{}/$break-glass", patient),
                        R"({"resourceType":"Parameters"})", "application/fhir+json")
@@ -273,9 +271,9 @@ TEST_F(ApiE2e, FhirWritesGoThroughTheIngestPathAndBadInputChangesNothing) {
   // Billing may not submit results.
   Person bill = add("bill", "billing");
   auto b = login(bill);
-  EXPECT_EQ(b->request("POST", "/fhir/LAB1", bundle, "application/fhir+json", b->csrf_headers())
-                .status,
-            403);
+  EXPECT_EQ(
+      b->request("POST", "/fhir/LAB1", bundle, "application/fhir+json", b->csrf_headers()).status,
+      403);
   (void)before;
   collect(tx);
   collect(read);
@@ -295,7 +293,8 @@ TEST_F(ApiE2e, NoPhiInAccessLogMetricsOrLinks) {
   ASSERT_EQ(found.status, 200) << found.body;
   json b = json::parse(found.body);
   EXPECT_EQ(b["total"], 1);
-  for (const auto& link : b["link"]) EXPECT_EQ(link["url"].get<std::string>().find(p.mrn), std::string::npos);
+  for (const auto& link : b["link"])
+    EXPECT_EQ(link["url"].get<std::string>().find(p.mrn), std::string::npos);
   (void)t->get("/fhir/LAB1/Patient?identifier=urn:labvault:assigner:LAB1|" + p.mrn);
   auto metrics = client()->get("/metrics");
   ASSERT_EQ(metrics.status, 200);

@@ -70,7 +70,8 @@ TEST_F(ApiE2e, PolicyMatrixOverHttps) {
     }
     const std::string name = "m-" + role;
     if (role == "system-admin") {
-      auto created = identity_->create_by_operator({name, "Admin", "", "", true, {}}, "cli:0", ctx_);
+      auto created =
+          identity_->create_by_operator({name, "Admin", "", "", true, {}}, "cli:0", ctx_);
       EXPECT_TRUE(created.has_value());
       s = login(enroll(name, created->initial_password));
     } else {

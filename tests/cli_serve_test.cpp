@@ -228,8 +228,9 @@ TEST_F(CliServe, HttpsListenerAnswersWithTheDevelopmentCertificate) {
   EXPECT_EQ(c.get("/healthz").status, 200);
   auto metrics = c.get("/metrics");
   EXPECT_EQ(metrics.status, 200);
-  for (const char* m : {"labvault_http_requests_total{route=\"/healthz\"", "labvault_ingest_queue_depth",
-                        "labvault_audit_checkpoint_lag_records", "labvault_ingest_commits_total"})
+  for (const char* m :
+       {"labvault_http_requests_total{route=\"/healthz\"", "labvault_ingest_queue_depth",
+        "labvault_audit_checkpoint_lag_records", "labvault_ingest_commits_total"})
     EXPECT_NE(metrics.body.find(m), std::string::npos) << m;
   auto md = c.get("/fhir/DEMO/metadata?_format=json");
   EXPECT_EQ(md.status, 200);

@@ -54,17 +54,23 @@ net::HttpResponse outcome(int status, std::string_view code, std::string_view di
 
 int status_of(const model::Error& e) {
   switch (e.code) {
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kUnauthenticated: return 401;
-    case ErrorCode::kForbidden: return 403;
-    case ErrorCode::kDuplicate: return 409;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kUnauthenticated:
+      return 401;
+    case ErrorCode::kForbidden:
+      return 403;
+    case ErrorCode::kDuplicate:
+      return 409;
     case ErrorCode::kInternal:
     case ErrorCode::kIo:
     case ErrorCode::kConfig:
     case ErrorCode::kCrypto:
     case ErrorCode::kKey:
-    case ErrorCode::kStorage: return 500;
-    default: return 400;
+    case ErrorCode::kStorage:
+      return 500;
+    default:
+      return 400;
   }
 }
 
@@ -116,7 +122,7 @@ std::string purpose_of(const net::HttpRequest& req, const Principal& who, store:
 }
 
 Api::Impl::Impl(store::Store& s, audit::Log& l, access::Identity& i, access::Clients& c,
-                 access::Access& a, ApiOptions o)
+                access::Access& a, ApiOptions o)
     : store(s),
       log(l),
       identity(i),
@@ -125,8 +131,8 @@ Api::Impl::Impl(store::Store& s, audit::Log& l, access::Identity& i, access::Cli
       options(std::move(o)),
       per_principal(options.per_principal) {}
 
-Api::Api(store::Store& store, audit::Log& log, access::Identity& identity,
-         access::Clients& clients, access::Access& access, ApiOptions options)
+Api::Api(store::Store& store, audit::Log& log, access::Identity& identity, access::Clients& clients,
+         access::Access& access, ApiOptions options)
     : impl_(std::make_unique<Impl>(store, log, identity, clients, access, std::move(options))) {}
 
 Api::~Api() = default;

@@ -22,7 +22,8 @@ model::Result<json> object_body(const net::HttpRequest& req) {
   if (body.is_discarded() || !body.is_object())
     return model::fail(ErrorCode::kUsage, "the request body must be a JSON object");
   for (const auto& [k, v] : body.items())
-    if (!v.is_string()) return model::fail(ErrorCode::kUsage, fmt::format("'{}' must be a string", k));
+    if (!v.is_string())
+      return model::fail(ErrorCode::kUsage, fmt::format("'{}' must be a string", k));
   return body;
 }
 
@@ -71,7 +72,8 @@ net::HttpResponse Api::Impl::auth(Call& call, std::string_view what) {
   if (what == "mfa/enroll") {
     auto r = identity.begin_mfa_enrollment(token, call.ctx);
     if (!r) return outcome(r.error());
-    return json_response(200, json{{"otpauth_uri", r->otpauth_uri}, {"secret", r->secret_base32}}.dump());
+    return json_response(
+        200, json{{"otpauth_uri", r->otpauth_uri}, {"secret", r->secret_base32}}.dump());
   }
   if (what == "mfa/confirm") {
     auto r = identity.finish_mfa_enrollment(token, member(*body, "code"), call.ctx);
@@ -79,8 +81,8 @@ net::HttpResponse Api::Impl::auth(Call& call, std::string_view what) {
     return json_response(200, json{{"recovery_codes", *r}}.dump());
   }
   if (what == "reauth") {
-    auto r = identity.reauthenticate(token, member(*body, "password"), member(*body, "code"),
-                                     call.ctx);
+    auto r =
+        identity.reauthenticate(token, member(*body, "password"), member(*body, "code"), call.ctx);
     if (!r) return outcome(r.error());
     return json_response(200, R"({"reauthenticated":true})");
   }
@@ -103,18 +105,21 @@ net::HttpResponse Api::Impl::token(Call& call) {
   call.route = "/auth/token";
   const net::HttpRequest& req = call.req;
   auto oauth = [](int status, std::string_view error, std::string_view description) {
-    return json_response(status,
-                         json{{"error", error}, {"error_description", description}}.dump());
+    return json_response(status, json{{"error", error}, {"error_description", description}}.dump());
   };
   if (req.method != "POST") return oauth(405, "invalid_request", "use POST");
   auto form = fhir::parse_form(req.body);
   if (!form) return oauth(400, "invalid_request", "the body must be form-encoded");
   access::TokenRequest t;
   for (const auto& [k, v] : *form) {
-    if (k == "grant_type") t.grant_type = v;
-    else if (k == "client_assertion_type") t.client_assertion_type = v;
-    else if (k == "client_assertion") t.client_assertion = v;
-    else if (k == "scope") t.scope = v;
+    if (k == "grant_type")
+      t.grant_type = v;
+    else if (k == "client_assertion_type")
+      t.client_assertion_type = v;
+    else if (k == "client_assertion")
+      t.client_assertion = v;
+    else if (k == "scope")
+      t.scope = v;
   }
   auto grant = clients.issue_token(t, call.ctx);
   if (!grant) {

@@ -71,9 +71,9 @@ model::Result<std::vector<Item>> FhirCall::items(const store::PatientRecord& r,
   if (!d) return std::unexpected(d.error());
   if (!(*d)->permit)
     return model::fail((*d)->not_found ? ErrorCode::kNotFound : ErrorCode::kForbidden,
-                       (*d)->not_found ? fmt::format("no {} with that id", kind)
-                                       : fmt::format("the access policy denies this ({})",
-                                                     (*d)->rule));
+                       (*d)->not_found
+                           ? fmt::format("no {} with that id", kind)
+                           : fmt::format("the access policy denies this ({})", (*d)->rule));
   const access::View* view = api_.access.policy().view((*d)->view);
   if (view == nullptr)
     return model::fail(ErrorCode::kConfig, fmt::format("policy view '{}' missing", (*d)->view));
@@ -175,8 +175,8 @@ net::HttpResponse Api::Impl::fhir(Call& call, std::string_view path) {
   const std::string_view method = call.req.method;
   if (seg.size() == 2 && seg[1] == "metadata") {
     call.route = "/fhir/{lab}/metadata";
-    auto c = fhir::capability_statement({fhir_base(lab_code), options.token_endpoint,
-                                         options.software_version, "2026-12-02"});
+    auto c = fhir::capability_statement(
+        {fhir_base(lab_code), options.token_endpoint, options.software_version, "2026-12-02"});
     if (!c) return outcome(c.error());
     return fhir_response(200, std::move(*c));
   }
@@ -184,15 +184,18 @@ net::HttpResponse Api::Impl::fhir(Call& call, std::string_view path) {
     return smart_configuration(call);
 
   // The route template, before anything can fail, for logs and metrics.
-  if (seg.size() == 1) call.route = "/fhir/{lab}";
-  else if (seg.size() == 2 && is_kind(seg[1])) call.route = fmt::format("/fhir/{{lab}}/{}", seg[1]);
+  if (seg.size() == 1)
+    call.route = "/fhir/{lab}";
+  else if (seg.size() == 2 && is_kind(seg[1]))
+    call.route = fmt::format("/fhir/{{lab}}/{}", seg[1]);
   else if (seg.size() == 3 && is_kind(seg[1]))
     call.route = seg[2] == "_search" ? fmt::format("/fhir/{{lab}}/{}/_search", seg[1])
                                      : fmt::format("/fhir/{{lab}}/{}/{{id}}", seg[1]);
   else if (seg.size() == 4 && seg[1] == "Patient")
     call.route = fmt::format("/fhir/{{lab}}/Patient/{{id}}/{}",
                              seg[3] == "$unmask" || seg[3] == "$break-glass" ? seg[3] : "other");
-  else call.route = "/fhir/{lab}/other";
+  else
+    call.route = "/fhir/{lab}/other";
 
   auto who = authenticate(call);
   if (!who) {
@@ -349,8 +352,7 @@ net::HttpResponse Api::Impl::search(Call& call, const Principal& who, store::Id 
   const std::string base = fhir_base(lab_code);
   std::vector<fhir::BundleEntry> entries;
   for (std::size_t i = first; i < last; ++i)
-    entries.push_back({fmt::format("{}/{}/{}", base, type, hits[i].id),
-                       fc.render(hits[i]), false});
+    entries.push_back({fmt::format("{}/{}/{}", base, type, hits[i].id), fc.render(hits[i]), false});
   auto included = fc.includes(*q, std::span(hits).subspan(first, last - first));
   if (!included) return outcome(included.error());
   for (const Item& it : *included)

@@ -110,23 +110,23 @@ net::HttpResponse Api::Impl::create(Call& call, const Principal& who, store::Id 
   request.source_ip = call.ctx.source_ip;
   auto summary = ingest::import_messages(store, log, request, files);
   if (!summary) return outcome(summary.error());
-  if (summary->failed > 0)
-    return fhir_response(422, fhir::operation_outcome(summary->problems));
+  if (summary->failed > 0) return fhir_response(422, fhir::operation_outcome(summary->problems));
 
   std::vector<std::string> locations;
   for (store::Id message : summary->message_ids) {
     auto prov = store.provenance(lab, message);
     if (!prov) return outcome(prov.error());
     for (const auto& [table, id] : prov->records)
-      if (std::string_view type = type_of_table(table); !type.empty() &&
-                                                        (transaction || type == "Observation"))
+      if (std::string_view type = type_of_table(table);
+          !type.empty() && (transaction || type == "Observation"))
         locations.push_back(fmt::format("{}/{}", type, id));
   }
   if (!transaction) {
     if (locations.empty()) return outcome(422, "processing", "the Observation was not stored");
     net::HttpResponse r = outcome(201, "informational", "created");
     r.body = fhir::operation_outcome({});
-    r.headers.emplace_back("Location", fmt::format("{}/{}", fhir_base(lab_code), locations.front()));
+    r.headers.emplace_back("Location",
+                           fmt::format("{}/{}", fhir_base(lab_code), locations.front()));
     return r;
   }
   return fhir_response(200, fhir::transaction_response(locations));
@@ -154,14 +154,14 @@ net::HttpResponse Api::Impl::operation(Call& call, const Principal& who, store::
     grant = access.unmask(*who.person, lab, patient, *category, reason, call.ctx);
   }
   if (!grant) return outcome(grant.error());
-  json answer = {{"resourceType", "Parameters"},
-                 {"parameter",
-                  {{{"name", "grant"}, {"valueString", grant->kind}},
-                   {{"name", "expires"},
-                    {"valueInstant",
-                     fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                                 fmt::gmtime(static_cast<std::time_t>(grant->expires_us /
-                                                                      1'000'000)))}}}}};
+  json answer = {
+      {"resourceType", "Parameters"},
+      {"parameter",
+       {{{"name", "grant"}, {"valueString", grant->kind}},
+        {{"name", "expires"},
+         {"valueInstant",
+          fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
+                      fmt::gmtime(static_cast<std::time_t>(grant->expires_us / 1'000'000)))}}}}};
   return fhir_response(200, answer.dump());
 }
 

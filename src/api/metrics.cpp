@@ -23,12 +23,14 @@ void Metrics::refused(const std::string& reason) {
 std::string Metrics::render() const {
   std::lock_guard lock(mu_);
   std::string out;
-  out += "# HELP labvault_http_requests_total HTTP requests by route template, method and status.\n";
+  out +=
+      "# HELP labvault_http_requests_total HTTP requests by route template, method and status.\n";
   out += "# TYPE labvault_http_requests_total counter\n";
   for (const auto& [key, n] : requests_) {
     const auto& [route, method, status] = key;
-    out += fmt::format("labvault_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{}\"}} {}\n",
-                       route, method, status, n);
+    out +=
+        fmt::format("labvault_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{}\"}} {}\n",
+                    route, method, status, n);
   }
   out += "# HELP labvault_http_request_duration_seconds Time to answer, by route template.\n";
   out += "# TYPE labvault_http_request_duration_seconds histogram\n";

@@ -45,19 +45,19 @@ model::Result<void> read_https(const toml::table& table, const fs::path& file,
     if (*n < 1024) return bad("max_body_bytes", "must be at least 1024");
     h.max_body_bytes = static_cast<std::size_t>(*n);
   }
-  for (auto [key, target] : {std::pair{"read_timeout_seconds", &h.read_timeout_seconds},
-                             std::pair{"idle_timeout_seconds", &h.idle_timeout_seconds},
-                             std::pair{"max_connections", &h.max_connections},
-                             std::pair{"workers", &h.workers}}) {
+  for (auto [key, target] :
+       {std::pair{"read_timeout_seconds", &h.read_timeout_seconds},
+        std::pair{"idle_timeout_seconds", &h.idle_timeout_seconds},
+        std::pair{"max_connections", &h.max_connections}, std::pair{"workers", &h.workers}}) {
     if (auto n = section[key].value<std::int64_t>()) {
       if (*n < 1 || *n > 100000) return bad(key, "must be 1 to 100000");
       *target = static_cast<int>(*n);
     }
   }
-  for (auto [key, target] : {std::pair{"rate_per_ip", &h.rate_per_ip},
-                             std::pair{"burst_per_ip", &h.burst_per_ip},
-                             std::pair{"rate_per_principal", &h.rate_per_principal},
-                             std::pair{"burst_per_principal", &h.burst_per_principal}}) {
+  for (auto [key, target] :
+       {std::pair{"rate_per_ip", &h.rate_per_ip}, std::pair{"burst_per_ip", &h.burst_per_ip},
+        std::pair{"rate_per_principal", &h.rate_per_principal},
+        std::pair{"burst_per_principal", &h.burst_per_principal}}) {
     if (auto n = section[key].value<double>()) {
       if (*n < 0) return bad(key, "must not be negative");
       *target = *n;
@@ -301,7 +301,8 @@ std::string render_config(const Config& c) {
       "host = \"127.0.0.1\"\n"
       "port = 8443\n"
       "{}"
-      "# public_origin = \"https://labvault.example.org:8443\"  # for links; default https://host:port\n"
+      "# public_origin = \"https://labvault.example.org:8443\"  # for links; default "
+      "https://host:port\n"
       "# max_body_bytes = 8388608\n"
       "# read_timeout_seconds = 30\n"
       "# idle_timeout_seconds = 60\n"

@@ -77,8 +77,8 @@ model::Result<Config> plan(const InitArgs& args) {
 
 // Demo people, one per kind of work, with one-time passwords in a 0600 file beside the data
 // (a demo convenience: real people get theirs from `labvault user add`).
-model::Result<std::string> add_demo_users(const Opened& opened, store::Id lab,
-                                          const fs::path& file, store::Id care_patient) {
+model::Result<std::string> add_demo_users(const Opened& opened, store::Id lab, const fs::path& file,
+                                          store::Id care_patient) {
   access::Identity identity(*opened.store, *opened.audit, opened.keyring->blind_indexer());
   const access::RequestContext ctx{"", "cli", ""};
   struct Demo {
@@ -105,8 +105,8 @@ model::Result<std::string> add_demo_users(const Opened& opened, store::Id lab,
       // The provider cares for the first demo patient only: reading the others takes
       // break-glass, which the demo shows.
       const std::int64_t now = store::system_now_us();
-      store::CareAssignment a{0, created->id, lab, care_patient, now,
-                              now + 365LL * 24 * 3600 * 1'000'000, cli_actor()};
+      store::CareAssignment a{
+          0, created->id, lab, care_patient, now, now + 365LL * 24 * 3600 * 1'000'000, cli_actor()};
       auto id = opened.store->add_care_assignment(a);
       if (!id) return std::unexpected(id.error());
       audit::Event e = access::request_event(cli_actor(), audit::Action::kUserAdmin, lab, ctx);
@@ -176,8 +176,8 @@ model::Result<std::string> add_demo(const Opened& opened, const fs::path& users_
   }
   auto patients = store.list_patients(lab->id);
   if (!patients) return std::unexpected(patients.error());
-  auto people = add_demo_users(opened, lab->id, users_file,
-                               patients->empty() ? 0 : patients->front());
+  auto people =
+      add_demo_users(opened, lab->id, users_file, patients->empty() ? 0 : patients->front());
   if (!people) return std::unexpected(people.error());
   return fmt::format("demo lab DEMO: {} messages, {} patients; {}", outcomes->size(),
                      patients->size(), *people);
@@ -206,8 +206,9 @@ int run_init(const InitArgs& args) {
     // replaces tls_cert and tls_key with its CA-issued pair.
     const fs::path tls = c->file.parent_path() / "tls";
     fs::create_directories(tls, ec);
-    if (auto r = net::write_self_signed((tls / "server.crt").string(), (tls / "server.key").string(),
-                                        {"localhost", "127.0.0.1", "::1"});
+    if (auto r =
+            net::write_self_signed((tls / "server.crt").string(), (tls / "server.key").string(),
+                                   {"localhost", "127.0.0.1", "::1"});
         !r) {
       return print_error(r.error()), kExitUserError;
     }

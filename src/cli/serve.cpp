@@ -8,15 +8,15 @@
 
 #include "audit/export.hpp"
 #include "audit/siem.hpp"
+#include "cli/admin_session.hpp"
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
 #include "cli/config.hpp"
 #include "cli/formats.hpp"
+#include "cli/serve_https.hpp"
 #include "hl7/hl7.hpp"
 #include "ingest/pipeline.hpp"
 #include "net/mllp_server.hpp"
-#include "cli/admin_session.hpp"
-#include "cli/serve_https.hpp"
 
 namespace labvault::cli {
 

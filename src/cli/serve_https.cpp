@@ -15,12 +15,12 @@ model::Result<std::unique_ptr<HttpsListener>> start_https(const Config& config, 
   auto out = std::make_unique<HttpsListener>();
   api::ApiOptions o;
   const bool tls = !h.tls_cert.empty();
-  o.public_origin = !h.public_origin.empty()
-                        ? h.public_origin
-                        : fmt::format("{}://{}:{}", tls ? "https" : "http",
-                                      h.host.find(':') != std::string::npos ? "[" + h.host + "]"
-                                                                            : h.host,
-                                      h.port);
+  o.public_origin =
+      !h.public_origin.empty()
+          ? h.public_origin
+          : fmt::format("{}://{}:{}", tls ? "https" : "http",
+                        h.host.find(':') != std::string::npos ? "[" + h.host + "]" : h.host,
+                        h.port);
   o.token_endpoint = config.token_endpoint;
   o.per_principal = {h.rate_per_principal, h.burst_per_principal};
   o.sensitivity = std::move(sensitivity);
@@ -49,7 +49,9 @@ model::Result<std::unique_ptr<HttpsListener>> start_https(const Config& config, 
         log.unsigned_records());
   };
   if (h.access_log)
-    o.access_log = [](const std::string& line) { std::fprintf(stderr, "https: %s\n", line.c_str()); };
+    o.access_log = [](const std::string& line) {
+      std::fprintf(stderr, "https: %s\n", line.c_str());
+    };
   out->api = std::make_unique<api::Api>(*s.opened.store, log, *s.identity, *s.clients, *s.access,
                                         std::move(o));
 

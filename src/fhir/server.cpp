@@ -132,22 +132,22 @@ std::string patient_resource(std::int64_t id, const model::Patient& patient,
 std::string observation_resource(std::int64_t id, const model::Observation& o,
                                  const ObservationLinks& links, const Withheld& withheld,
                                  const ServerOptions& opts) {
-  internal::ObservationRefs refs{url("Patient", links.patient), {}, url("ServiceRequest", links.order),
-                                 url("Specimen", links.specimen), {}, false,
-                                 links.effective_fallback};
+  internal::ObservationRefs refs{
+      url("Patient", links.patient),   {}, url("ServiceRequest", links.order),
+      url("Specimen", links.specimen), {}, false,
+      links.effective_fallback};
   for (const model::Practitioner& p : o.performers)
     if (OutJson r = practitioner_ref(p); !r.is_null()) refs.performers.push_back(std::move(r));
   if (OutJson r = organization_ref(o.performing_lab); !r.is_null())
     refs.performers.push_back(std::move(r));
-  return finish(
-      with_id(internal::observation_json(o, refs, opts.default_utc_offset_minutes), id),
-      "Observation", withheld);
+  return finish(with_id(internal::observation_json(o, refs, opts.default_utc_offset_minutes), id),
+                "Observation", withheld);
 }
 
 std::string report_resource(std::int64_t id, const model::Report& report, const ReportLinks& links,
                             const Withheld& withheld, const ServerOptions& opts) {
-  internal::ReportRefs refs{url("Patient", links.patient), {}, url("ServiceRequest", links.order),
-                            {}, {}, {}};
+  internal::ReportRefs refs{
+      url("Patient", links.patient), {}, url("ServiceRequest", links.order), {}, {}, {}};
   for (const model::Practitioner& p : report.result_interpreters)
     if (OutJson r = practitioner_ref(p); !r.is_null()) refs.interpreters.push_back(std::move(r));
   for (std::int64_t s : links.specimens) refs.specimens.push_back(url("Specimen", s));
@@ -160,8 +160,8 @@ std::string order_resource(std::int64_t id, const model::Order& order, std::int6
                            std::span<const std::int64_t> specimens,
                            const std::vector<const model::Observation*>& related,
                            const Withheld& withheld, const ServerOptions& opts) {
-  internal::OrderRefs refs{url("Patient", patient), {}, practitioner_ref(order.ordering_provider),
-                           {}, {}};
+  internal::OrderRefs refs{
+      url("Patient", patient), {}, practitioner_ref(order.ordering_provider), {}, {}};
   for (std::int64_t s : specimens) refs.specimens.push_back(url("Specimen", s));
   return finish(
       with_id(internal::order_json(order, related, refs, opts.default_utc_offset_minutes), id),
@@ -209,7 +209,8 @@ TokenValue observation_category() {
 std::vector<TokenValue> report_categories(const model::Report& r) {
   std::vector<TokenValue> out{{std::string(internal::kV2_0074), "LAB"}};
   std::string section = internal::fhir_code(r.diagnostic_section);
-  if (!section.empty() && section != "LAB") out.push_back({std::string(internal::kV2_0074), section});
+  if (!section.empty() && section != "LAB")
+    out.push_back({std::string(internal::kV2_0074), section});
   return out;
 }
 

@@ -18,8 +18,8 @@ namespace {
 
 using internal::append;
 using internal::OutJson;
-using internal::resource;
 using internal::reference;
+using internal::resource;
 using internal::set_json;
 using internal::set_string;
 
@@ -171,8 +171,8 @@ class MessageWriter {
   internal::ObservationRefs observation_refs(std::string based_on, std::string specimen,
                                              bool ask_at_order_entry,
                                              model::DateTime effective_fallback) {
-    return {patient_url_, encounter_url_, std::move(based_on), std::move(specimen), {},
-            ask_at_order_entry, effective_fallback};
+    return {patient_url_, encounter_url_,     std::move(based_on), std::move(specimen),
+            {},           ask_at_order_entry, effective_fallback};
   }
 
   OutJson observation(const model::Observation& o, internal::ObservationRefs refs) {
@@ -237,11 +237,11 @@ class MessageWriter {
     internal::ReportRefs refs{patient_url_, encounter_url_, request_url, {}, specimen_urls, {}};
     for (std::size_t i = 0; i < rep.observations.size(); ++i) {
       // Observation.specimen is 0..1: the report's first specimen.
-      auto links = observation_refs(request_url,
-                                    specimen_urls.empty() ? "" : specimen_urls.front(), false,
-                                    !rep.observed.empty()    ? rep.observed
-                                    : !rep.specimens.empty() ? rep.specimens.front().collected
-                                                             : model::DateTime{});
+      auto links =
+          observation_refs(request_url, specimen_urls.empty() ? "" : specimen_urls.front(), false,
+                           !rep.observed.empty()    ? rep.observed
+                           : !rep.specimens.empty() ? rep.specimens.front().collected
+                                                    : model::DateTime{});
       refs.results.push_back(add("Observation", url(fmt::format("R{}", index), i),
                                  observation(rep.observations[i], std::move(links))));
     }

@@ -81,8 +81,8 @@ model::Result<void> write_self_signed(const std::string& cert_file, const std::s
       X509_set_issuer_name(cert.get(), name) != 1 || X509_set_pubkey(cert.get(), key.get()) != 1)
     return std::unexpected(tls_error("fill in the certificate"));
   std::string san;
-  for (const std::string& n : names) san += fmt::format("{}{}:{}", san.empty() ? "" : ",",
-                                                       is_ip(n) ? "IP" : "DNS", n);
+  for (const std::string& n : names)
+    san += fmt::format("{}{}:{}", san.empty() ? "" : ",", is_ip(n) ? "IP" : "DNS", n);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);

@@ -106,14 +106,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // within read_timeout of the first byte (slowloris) — the idle wait covers both ends here.
     beast::get_lowest_layer(stream_).expires_after(first ? core_->options.read_timeout
                                                          : core_->options.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](error_code ec, std::size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(error_code ec) {
-    if (ec == http::error::body_limit) return refuse(HttpRefusal::kTooLarge, 413, "request too large");
+    if (ec == http::error::body_limit)
+      return refuse(HttpRefusal::kTooLarge, 413, "request too large");
     if (ec == http::error::header_limit)
       return refuse(HttpRefusal::kHeadersTooLarge, 431, "request header fields too large");
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
@@ -231,28 +231,28 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 };
 
 void accept_next(asio::io_context& io, const std::shared_ptr<Core>& core) {
-  core->acceptor.async_accept(asio::make_strand(io), [&io, core](error_code ec,
-                                                                 tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !core->acceptor.is_open()) return;
-    if (!ec) {
-      error_code e;
-      const std::string ip = socket.remote_endpoint(e).address().to_string();
-      if (core->stopping || ++core->connections > core->options.max_connections) {
-        if (!core->stopping) --core->connections;
-        core->refused(HttpRefusal::kTooManyConnections, ip);
-        socket.close(e);
-      } else if (core->tls) {
-        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-            core, beast::ssl_stream<beast::tcp_stream>(std::move(socket), *core->tls), ip, true)
-            ->start();
-      } else {
-        std::make_shared<Session<beast::tcp_stream>>(core, beast::tcp_stream(std::move(socket)),
-                                                     ip, false)
-            ->start();
-      }
-    }
-    accept_next(io, core);
-  });
+  core->acceptor.async_accept(
+      asio::make_strand(io), [&io, core](error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !core->acceptor.is_open()) return;
+        if (!ec) {
+          error_code e;
+          const std::string ip = socket.remote_endpoint(e).address().to_string();
+          if (core->stopping || ++core->connections > core->options.max_connections) {
+            if (!core->stopping) --core->connections;
+            core->refused(HttpRefusal::kTooManyConnections, ip);
+            socket.close(e);
+          } else if (core->tls) {
+            std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+                core, beast::ssl_stream<beast::tcp_stream>(std::move(socket), *core->tls), ip, true)
+                ->start();
+          } else {
+            std::make_shared<Session<beast::tcp_stream>>(core, beast::tcp_stream(std::move(socket)),
+                                                         ip, false)
+                ->start();
+          }
+        }
+        accept_next(io, core);
+      });
 }
 
 }  // namespace

@@ -25,17 +25,17 @@ namespace labvault::net {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpServerOptions {
-  std::string bind_address = "127.0.0.1";  // an IP literal
-  std::uint16_t port = 8443;               // 0: ephemeral, see HttpServer::port()
-  std::optional<TlsServerOptions> tls;     // required unless bind_address is loopback
-  std::size_t max_body_bytes = 8u << 20;   // larger: 413
+  std::string bind_address = "127.0.0.1";    // an IP literal
+  std::uint16_t port = 8443;                 // 0: ephemeral, see HttpServer::port()
+  std::optional<TlsServerOptions> tls;       // required unless bind_address is loopback
+  std::size_t max_body_bytes = 8u << 20;     // larger: 413
   std::size_t max_header_bytes = 16u << 10;  // request line and headers; larger: 431
   std::size_t max_header_count = 64;         // more header fields: 431
   std::chrono::milliseconds read_timeout = std::chrono::seconds(30);  // TLS handshake, a request
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);  // between keep-alive requests
   std::size_t max_connections = 512;  // more are accepted and closed at once
   unsigned io_threads = 2;
-  unsigned worker_threads = 4;  // handlers may block (database, Argon2)
+  unsigned worker_threads = 4;    // handlers may block (database, Argon2)
   RateLimit per_ip{50.0, 200.0};  // requests per second and burst, per remote address
   Headers response_headers;       // added to every response (security headers)
 };
@@ -64,7 +64,13 @@ struct HttpResponse {
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 // What the listener answered by itself, for metrics (thread-safe callers required).
-enum class HttpRefusal { kRateLimited, kTooLarge, kHeadersTooLarge, kBadRequest, kTooManyConnections };
+enum class HttpRefusal {
+  kRateLimited,
+  kTooLarge,
+  kHeadersTooLarge,
+  kBadRequest,
+  kTooManyConnections
+};
 using HttpRefusalHandler = std::function<void(HttpRefusal, std::string_view remote_ip)>;
 
 class HttpServer {

@@ -1,6 +1,8 @@
 // The HTTP listener's own rules, over plaintext loopback sockets (TLS is exercised end to end in
 // tests/api_e2e_test.cpp): limits answered before the handler runs, request ids, the fixed
 // response headers, the refusal of plaintext off loopback, and the token bucket.
+#include "net/http_server.hpp"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -10,7 +12,6 @@
 #include <atomic>
 #include <string>
 
-#include "net/http_server.hpp"
 #include "net/rate_limit.hpp"
 
 namespace labvault::net {
@@ -35,7 +36,8 @@ std::string exchange(std::uint16_t port, const std::string& bytes) {
   ::shutdown(fd, SHUT_WR);
   std::string out;
   char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    out.append(buf, static_cast<std::size_t>(n));
   ::close(fd);
   return out;
 }
@@ -83,8 +85,9 @@ TEST_F(HttpListener, LimitsAreAnsweredBeforeTheHandler) {
   o.max_body_bytes = 1024;
   o.max_header_count = 8;
   start(o);
-  std::string big = exchange(server_->port(), "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n" +
-                                                  std::string(5000, 'x'));
+  std::string big =
+      exchange(server_->port(), "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n" +
+                                    std::string(5000, 'x'));
   EXPECT_EQ(big.rfind("HTTP/1.1 413", 0), 0u) << big;
   EXPECT_NE(big.find("X-Content-Type-Options: nosniff"), std::string::npos);
   std::string many = "GET / HTTP/1.1\r\nHost: h\r\n";
@@ -125,8 +128,8 @@ TEST(RateLimiter, RefillsAtItsRateUpToTheBurst) {
   RateLimiter limiter({2.0, 3.0});
   const auto t0 = RateLimiter::Clock::time_point{} + std::chrono::hours(1);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.take("a", t0), 0);
-  EXPECT_EQ(limiter.take("a", t0), 1);                           // empty: 0.5 s to the next token
-  EXPECT_EQ(limiter.take("b", t0), 0);                           // buckets are per key
+  EXPECT_EQ(limiter.take("a", t0), 1);  // empty: 0.5 s to the next token
+  EXPECT_EQ(limiter.take("b", t0), 0);  // buckets are per key
   EXPECT_EQ(limiter.take("a", t0 + std::chrono::milliseconds(500)), 0);  // one token back
   EXPECT_EQ(limiter.take("a", t0 + std::chrono::milliseconds(500)), 1);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.take("a", t0 + std::chrono::hours(1)), 0);

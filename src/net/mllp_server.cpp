@@ -1,7 +1,5 @@
 #include "net/mllp_server.hpp"
 
-#include "net/internal/endpoint.hpp"
-
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -24,6 +22,8 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "net/internal/endpoint.hpp"
 
 namespace labvault::net {
 

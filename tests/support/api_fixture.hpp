@@ -133,15 +133,13 @@ class ApiE2e : public IdentityFixture {
   std::unique_ptr<HttpsClient> login(const Person& p, std::uint16_t port = 0) {
     auto c = client(port);
     advance(31);  // each TOTP step is accepted once per person
-    auto r = c->request("POST", "/auth/login",
-                        nlohmann::json{{"username", p.username},
-                                       {"password", p.password},
-                                       {"code", code(p, 0)}}
-                            .dump(),
-                        "application/json");
+    auto r = c->request(
+        "POST", "/auth/login",
+        nlohmann::json{{"username", p.username}, {"password", p.password}, {"code", code(p, 0)}}
+            .dump(),
+        "application/json");
     EXPECT_EQ(r.status, 200) << r.body;
-    EXPECT_NE(r.header("set-cookie").find("Secure; HttpOnly; SameSite=Strict"),
-              std::string::npos);
+    EXPECT_NE(r.header("set-cookie").find("Secure; HttpOnly; SameSite=Strict"), std::string::npos);
     if (r.status == 200) c->csrf = nlohmann::json::parse(r.body)["csrf_token"];
     return c;
   }
@@ -198,8 +196,8 @@ class ApiE2e : public IdentityFixture {
   }
 
   void assign_care(const std::string& username, store::Id patient) {
-    store::CareAssignment a{0, user_id(username), lab_, patient, now_us_ - kS,
-                            now_us_ + 24 * 3600 * kS, "test"};
+    store::CareAssignment a{
+        0, user_id(username), lab_, patient, now_us_ - kS, now_us_ + 24 * 3600 * kS, "test"};
     ASSERT_TRUE(store_->add_care_assignment(a).has_value());
   }
 

@@ -84,8 +84,8 @@ std::vector<Item> items_of(const store::PatientRecord& r, std::string_view type,
         one.observations.push_back(sr.report.observations[i]);
         it.withheld = access::apply_view(view, masked, one);
         model::Observation o = std::move(one.observations.front());
-        it.effective_fallback = view.fields.contains("Observation.effective")
-                                    ? fallback : model::DateTime{};
+        it.effective_fallback =
+            view.fields.contains("Observation.effective") ? fallback : model::DateTime{};
         it.date = !o.observed.empty() ? o.observed : it.effective_fallback;
         it.order = order ? order->id : 0;
         it.specimen = sr.specimen_ids.empty() ? 0 : sr.specimen_ids.front();
@@ -146,8 +146,8 @@ std::string render(const Item& item, const fhir::ServerOptions& options) {
   if (const auto* o = std::get_if<model::Order>(&item.data)) {
     std::vector<const model::Observation*> related;
     for (const model::Observation& r : item.related) related.push_back(&r);
-    return fhir::order_resource(item.id, *o, item.patient, item.specimens, related,
-                                item.withheld, options);
+    return fhir::order_resource(item.id, *o, item.patient, item.specimens, related, item.withheld,
+                                options);
   }
   return fhir::specimen_resource(item.id, std::get<model::Specimen>(item.data), item.patient,
                                  item.order, item.withheld, options);

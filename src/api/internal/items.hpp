@@ -30,8 +30,8 @@ struct Item {
   // Links to other resources of the same record.
   store::Id order = 0, specimen = 0;
   std::vector<store::Id> observations, specimens;  // a report's results, a report's or order's
-  model::DateTime effective_fallback;               // an observation without its own time
-  std::vector<model::Observation> related;          // an order's results (for their labels)
+  model::DateTime effective_fallback;              // an observation without its own time
+  std::vector<model::Observation> related;         // an order's results (for their labels)
   model::DateTime date;  // the type's date search parameter (date, authored, collected)
 };
 
