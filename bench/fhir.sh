@@ -94,23 +94,8 @@ npm install --prefix "$tmp/npm" "@medplum/fhir-router@$medplum_version" "@medplu
 node=$tmp/npm/node_modules/node-linux-$node_arch/bin/node
 "$node" --version >/dev/null || die "the npm-packaged node does not run"
 
-# Waits for "PATTERN<port>" in LOG (SECONDS, default 10) and prints the port (as bench/ingest.sh).
-port_from() {
-  local log=$1 pattern=$2 pid=$3
-  for _ in $(seq $((${4:-10} * 10))); do
-    local p
-    p=$(sed -nE "s/.*${pattern}([0-9]+).*/\1/p" "$log" | head -1)
-    [ -n "$p" ] && { echo "$p"; return 0; }
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "fhir.sh: no listening port in $log:" >&2; cat "$log" >&2; return 1
-}
-forget() {  # forget PID: no longer ours to kill on exit
-  local keep=() p
-  for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-  pids=("${keep[@]}")
-}
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 json() {  # json FIELD < JSON: prints the field (an array's length), fails if absent
   "$node" -e '
     const v = JSON.parse(require("fs").readFileSync(0, "utf8"))[process.argv[1]];

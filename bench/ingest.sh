@@ -43,23 +43,8 @@ trap 'exit 130' INT TERM
 
 npm install --prefix "$tmp/npm" simple-hl7@3.3.0 @medplum/hl7@4.5.2 --no-audit --no-fund --silent >/dev/null
 
-# Waits for "PATTERN<port>" in LOG (10 s) and prints the port.
-port_from() {
-  local log=$1 pattern=$2 pid=$3
-  for _ in $(seq 100); do
-    local p
-    p=$(sed -nE "s/.*${pattern}([0-9]+).*/\1/p" "$log" | head -1)
-    [ -n "$p" ] && { echo "$p"; return 0; }
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "ingest.sh: no listening port in $log:" >&2; cat "$log" >&2; return 1
-}
-forget() {  # forget PID: no longer ours to kill on exit
-  local keep=() p
-  for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-  pids=("${keep[@]}")
-}
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 rss_kb() { awk -v f="${2:-VmRSS}:" '$1 == f { print $2 }' "/proc/$1/status"; }
 rss_text() { echo "$(($(rss_kb "$1") / 1024)) MiB (anon $(($(rss_kb "$1" RssAnon) / 1024)))"; }
 field() { sed -nE "s/.*(^| )$1=([^ ]+).*/\2/p" <<<"$2" | tail -1; }

@@ -307,33 +307,15 @@ model::Result<void> HttpServer::start() {
     if (handle == nullptr) return model::fail(ErrorCode::kInternal, "cannot share TLS context");
     c.tls.emplace(handle);
   }
-  const tcp::endpoint endpoint(address, o.port);
-  auto failed = [&](std::string_view what) {
-    return model::fail(ErrorCode::kIo,
-                       fmt::format("cannot {} HTTPS listener on {}: {}", what,
-                                   internal::endpoint_text(endpoint), ec.message()));
-  };
   try {
-    if (c.acceptor.open(endpoint.protocol(), ec)) return failed("open");
-    if (c.acceptor.set_option(tcp::acceptor::reuse_address(true), ec)) return failed("configure");
-    if (c.acceptor.bind(endpoint, ec)) return failed("bind");
-    if (c.acceptor.listen(asio::socket_base::max_listen_connections, ec))
-      return failed("listen on");
-    impl_->port = c.acceptor.local_endpoint(ec).port();
+    auto bound = internal::listen_on(c.acceptor, tcp::endpoint(address, o.port), "HTTPS");
+    if (!bound) return std::unexpected(bound.error());
+    impl_->port = *bound;
     impl_->started = true;
     impl_->work.emplace(impl_->io.get_executor());
     accept_next(impl_->io, impl_->core);
-    for (unsigned i = 0; i < std::max(1u, o.io_threads); ++i) {
-      impl_->threads.emplace_back([io = &impl_->io] {
-        while (true) {
-          try {
-            io->run();
-            return;
-          } catch (...) {  // handlers catch what they call; keep serving regardless
-          }
-        }
-      });
-    }
+    for (unsigned i = 0; i < std::max(1u, o.io_threads); ++i)
+      impl_->threads.emplace_back([io = &impl_->io] { internal::run_io(*io); });
   } catch (const std::exception& e) {
     stop();
     return model::fail(ErrorCode::kInternal,

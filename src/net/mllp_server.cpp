@@ -443,17 +443,9 @@ model::Result<void> MllpServer::Impl::listen() {
     if (handle == nullptr) return model::fail(ErrorCode::kInternal, "cannot share TLS context");
     c.tls.emplace(handle);  // takes the reference
   }
-  const tcp::endpoint endpoint(address, o.port);
-  const std::string where = endpoint_text(endpoint);
-  auto failed = [&](std::string_view what) {
-    return model::fail(ErrorCode::kIo,
-                       fmt::format("cannot {} MLLP listener on {}: {}", what, where, ec.message()));
-  };
-  if (c.acceptor.open(endpoint.protocol(), ec)) return failed("open");
-  if (c.acceptor.set_option(tcp::acceptor::reuse_address(true), ec)) return failed("configure");
-  if (c.acceptor.bind(endpoint, ec)) return failed("bind");
-  if (c.acceptor.listen(asio::socket_base::max_listen_connections, ec)) return failed("listen on");
-  port = c.acceptor.local_endpoint(ec).port();
+  auto bound = internal::listen_on(c.acceptor, tcp::endpoint(address, o.port), "MLLP");
+  if (!bound) return std::unexpected(bound.error());
+  port = *bound;
   return {};
 }
 
@@ -470,15 +462,7 @@ model::Result<void> MllpServer::start() {
     accept_next(impl_->core);
     const unsigned n = std::max(1u, impl_->core->options.io_threads);
     for (unsigned i = 0; i < n; ++i) {
-      impl_->threads.emplace_back([core = impl_->core.get()] {
-        while (true) {
-          try {
-            core->io.run();
-            return;
-          } catch (...) {  // handlers catch what they call; keep serving regardless
-          }
-        }
-      });
+      impl_->threads.emplace_back([core = impl_->core.get()] { internal::run_io(core->io); });
     }
   } catch (const std::exception& e) {  // Asio and std::thread report by exception
     stop();
