@@ -41,6 +41,8 @@
 #        instead of building build/labvault)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 seconds=${1:-20}
 threads=${THREADS:-2}
 connections=${CONNECTIONS:-16}
@@ -80,11 +82,6 @@ esac
 
 tmp=$(mktemp -d)
 pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -94,8 +91,6 @@ npm install --prefix "$tmp/npm" "@medplum/fhir-router@$medplum_version" "@medplu
 node=$tmp/npm/node_modules/node-linux-$node_arch/bin/node
 "$node" --version >/dev/null || die "the npm-packaged node does not run"
 
-# shellcheck source=bench/lib.sh
-source "$root/bench/lib.sh"
 json() {  # json FIELD < JSON: prints the field (an array's length), fails if absent
   "$node" -e '
     const v = JSON.parse(require("fs").readFileSync(0, "utf8"))[process.argv[1]];

@@ -17,6 +17,8 @@
 #        MEMORY_MINUTES (0 = skip), MEMORY_RATE (0 = closed loop)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 seconds=${1:-20}
 connections=${CONNECTIONS:-8}
 rate=${RATE:-5000}
@@ -33,18 +35,11 @@ lv=$root/build/labvault
 
 tmp=$(mktemp -d)
 pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 npm install --prefix "$tmp/npm" simple-hl7@3.3.0 @medplum/hl7@4.5.2 --no-audit --no-fund --silent >/dev/null
 
-# shellcheck source=bench/lib.sh
-source "$root/bench/lib.sh"
 rss_kb() { awk -v f="${2:-VmRSS}:" '$1 == f { print $2 }' "/proc/$1/status"; }
 rss_text() { echo "$(($(rss_kb "$1") / 1024)) MiB (anon $(($(rss_kb "$1" RssAnon) / 1024)))"; }
 field() { sed -nE "s/.*(^| )$1=([^ ]+).*/\2/p" <<<"$2" | tail -1; }

@@ -1,5 +1,12 @@
-# Shared by the bench/ scripts (sourced): waiting for a server's port and forgetting a process.
-# The caller keeps the PIDs it must kill on exit in the array `pids`.
+# Shared by the bench/ scripts (sourced): waiting for a server's port, and the processes and
+# temp dir to clean up. The caller keeps the PIDs it must kill on exit in the array `pids`, its
+# temp dir in `tmp`, and sets `trap cleanup EXIT`.
+
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
 
 # port_from LOG PATTERN PID [SECONDS]: waits (default 10 s) for "PATTERN<port>" in LOG while PID
 # lives, and prints the port.
