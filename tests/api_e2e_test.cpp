@@ -55,6 +55,15 @@ TEST_F(ApiE2e, OruOverMllpIsReadBackByRoleOverHttps) {
   EXPECT_EQ(stranger->get("/fhir/LAB1/Observation/" + obs).status, 404);
   EXPECT_EQ(stranger->get("/fhir/LAB2/Observation/" + obs).status, 404);
   EXPECT_EQ(stranger->get(fmt::format("/fhir/LAB1/Observation?patient={}", patient)).status, 404);
+  // Nothing in another lab's base can tell an existing patient from a missing one.
+  EXPECT_EQ(stranger->get("/fhir/LAB1/Observation?patient=999999").status, 404);
+  EXPECT_EQ(stranger->get("/fhir/LAB1/Observation").status, 404);
+  EXPECT_EQ(stranger
+                ->request("POST", fmt::format("/fhir/LAB1/Patient/{}/$unmask", patient), "{}",
+                          "application/fhir+json", stranger->csrf_headers())
+                .status,
+            404);
+  EXPECT_GE(audit_rows("read", "other-lab", actor_of("other")), 4);
 
   // A clinician without a relationship is denied; break-glass (reason + fresh reauth) opens the
   // record, and the read is flagged in the audit log.
@@ -162,6 +171,8 @@ TEST_F(ApiE2e, StateChangingRequestsNeedTheCsrfToken) {
   advance(31);
   const std::string body = json{{"password", clin.password}, {"code", code(clin, 0)}}.dump();
   EXPECT_EQ(c->request("POST", "/auth/reauth", body, "application/json").status, 403);
+  // A cross-site form cannot send JSON: other content types are refused before anything else.
+  EXPECT_EQ(client()->request("POST", "/auth/login", body, "text/plain").status, 415);
   EXPECT_EQ(c->request("POST", "/auth/reauth", body, "application/json",
                        {{"X-CSRF-Token", std::string(64, '0')}})
                 .status,
@@ -268,6 +279,17 @@ TEST_F(ApiE2e, FhirWritesGoThroughTheIngestPathAndBadInputChangesNothing) {
   EXPECT_NE(bad.body.find("OperationOutcome"), std::string::npos);
   EXPECT_EQ(bad.body.find("CANARYVALUE"), std::string::npos);
   EXPECT_EQ(store_->list_patients(lab_)->size(), 1u);
+  // A transaction of two patients stores both (each message deduplicated on its own content).
+  CanaryPatient second;
+  second.mrn = "CANARYMRN9902";
+  const std::string two = bundle_of(oru(p, "TX-2", "FL-TX-2"));
+  json both = json::parse(two);
+  json other = json::parse(bundle_of(oru(second, "TX-3", "FL-TX-3")));
+  for (auto& e : other["entry"]) both["entry"].push_back(e);
+  auto pair =
+      t->request("POST", "/fhir/LAB1", both.dump(), "application/fhir+json", t->csrf_headers());
+  ASSERT_EQ(pair.status, 200) << pair.body;
+  EXPECT_EQ(store_->list_patients(lab_)->size(), 2u);
   // Billing may not submit results.
   Person bill = add("bill", "billing");
   auto b = login(bill);
@@ -287,6 +309,13 @@ TEST_F(ApiE2e, NoPhiInAccessLogMetricsOrLinks) {
   Person tech = add("tech", "lab-technologist");
   auto t = login(tech);
   // An identifier search by POST keeps the MRN out of the URL; the links leave it out too.
+  // A search that finds nothing is a question asked all the same: on record.
+  auto none = t->request("POST", "/fhir/LAB1/Patient/_search",
+                         "identifier=urn%3Alabvault%3Aassigner%3ALAB1%7CNOSUCHMRN",
+                         "application/x-www-form-urlencoded", t->csrf_headers());
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_EQ(json::parse(none.body)["total"], 0);
+  EXPECT_EQ(audit_rows("search", none.header("x-request-id"), actor_of("tech")), 1);
   auto found = t->request("POST", "/fhir/LAB1/Patient/_search",
                           "identifier=urn%3Alabvault%3Aassigner%3ALAB1%7C" + p.mrn,
                           "application/x-www-form-urlencoded", t->csrf_headers());

@@ -168,13 +168,13 @@ TEST_F(CliUsers, ExplainNamesTheRuleAndACareAssignmentChangesTheAnswer) {
   init(true);
   Person root = demo_admin();
   const std::string explain =
-      "access explain --lab DEMO --user demo.provider --resource Observation --patient 1";
+      "access explain --lab DEMO --user demo.provider --resource Observation --patient 2";
   CliRun before = as(root, explain);
   EXPECT_EQ(before.exit_code, 1) << before.out;
   EXPECT_NE(before.out.find("DENY"), std::string::npos) << before.out;
   EXPECT_NE(before.out.find("no care relationship"), std::string::npos) << before.out;
   ASSERT_EQ(
-      as(root, "access assign --lab DEMO --user demo.provider --patient 1 --hours 2").exit_code, 0);
+      as(root, "access assign --lab DEMO --user demo.provider --patient 2 --hours 2").exit_code, 0);
   CliRun after = as(root, explain + " --sensitive hiv");
   EXPECT_EQ(after.exit_code, 0) << after.out;
   EXPECT_NE(after.out.find("PERMIT"), std::string::npos) << after.out;

@@ -1,5 +1,6 @@
 #include "access/view.hpp"
 
+#include <algorithm>
 #include <variant>
 
 namespace labvault::access {
@@ -79,6 +80,13 @@ void mask_report(Masker& m, const std::set<model::Sensitivity>& masked, model::R
   m.keep_if_allowed("DiagnosticReport.issued", r.issued);
   m.keep_if_allowed("DiagnosticReport.conclusion", r.notes);
   m.keep_if_allowed("DiagnosticReport.performer", r.result_interpreters);
+  // A report's conclusion speaks about its results: one masked result masks it too.
+  const bool any_masked = std::ranges::any_of(
+      r.observations, [&](const model::Observation& o) { return masked.contains(o.sensitivity); });
+  if (any_masked && !r.notes.empty()) {
+    r.notes.clear();
+    m.withheld("DiagnosticReport.conclusion");
+  }
   for (model::Observation& o : r.observations) mask_observation(m, masked, o);
   for (model::Specimen& s : r.specimens) mask_specimen(m, s);
 }

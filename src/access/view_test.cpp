@@ -65,6 +65,20 @@ TEST(View, AMaskedCategoryLosesValueRangeNotesAndHistoryEvenInTheClinicalView) {
   EXPECT_EQ(sensitive_categories(r), std::set<model::Sensitivity>{model::Sensitivity::kHiv});
 }
 
+TEST(View, AReportWithAMaskedResultLosesItsConclusion) {
+  model::LabMessage m = sample();
+  model::Report r = m.reports.at(0);
+  r.notes = {"CANARYCONCLUSION reactive, confirm by PCR"};
+  const Policy p = Policy::defaults();
+  model::Report plain = r;
+  EXPECT_TRUE(apply_view(*p.view("clinical"), {model::Sensitivity::kHiv}, plain).empty());
+  EXPECT_EQ(plain.notes, r.notes);  // nothing masked in it: the conclusion stays
+  r.observations[0].sensitivity = model::Sensitivity::kHiv;
+  Withheld w = apply_view(*p.view("clinical"), {model::Sensitivity::kHiv}, r);
+  EXPECT_TRUE(r.notes.empty());
+  EXPECT_TRUE(w.contains("DiagnosticReport.conclusion"));
+}
+
 TEST(View, TheClinicalViewIsEveryFieldTheEngineKnows) {
   const Policy policy = Policy::defaults();
   const View* clinical = policy.view("clinical");

@@ -26,7 +26,7 @@ struct ApiOptions {
   // The origin clients reach, e.g. https://lab.example:8443: Bundle fullUrls and paging links.
   std::string public_origin = "https://127.0.0.1:8443";
   std::string token_endpoint = "https://127.0.0.1:8443/auth/token";  // [auth] token_endpoint
-  net::RateLimit per_principal{20.0, 100.0};  // per person or client, after authentication
+  net::RateLimit per_principal{50.0, 100.0};  // per person or client, after authentication
   model::SensitivityRules sensitivity = model::SensitivityRules::defaults();  // on FHIR writes
   fhir::ServerOptions fhir;
   std::string software_version = "0.1.0";

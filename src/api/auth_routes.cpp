@@ -49,6 +49,10 @@ net::HttpResponse Api::Impl::auth(Call& call, std::string_view what) {
     return outcome(404, "not-found", "no such endpoint");
   }
   if (req.method != "POST") return outcome(405, "not-supported", "use POST");
+  // JSON only: a cross-site HTML form can send text/plain or form bodies, never this type
+  // (without a CORS preflight this server never grants), so no other site can log a browser in.
+  if (!req.body.empty() && !req.header("content-type").starts_with("application/json"))
+    return outcome(415, "not-supported", "send application/json");
   auto body = req.body.empty() ? model::Result<json>(json::object()) : object_body(req);
   if (!body) return outcome(body.error());
 
@@ -66,7 +70,7 @@ net::HttpResponse Api::Impl::auth(Call& call, std::string_view what) {
   // Everything else acts on the caller's session and changes state: cookie plus CSRF header.
   std::string_view token = cookie(req, kSessionCookie);
   if (token.empty()) return outcome(401, "login", "log in first (POST /auth/login)");
-  if (req.header("x-csrf-token") != csrf_token_of(token))
+  if (!csrf_ok(req, token))
     return outcome(403, "forbidden", "missing or wrong X-CSRF-Token header");
 
   if (what == "mfa/enroll") {

@@ -138,7 +138,8 @@ model::Result<std::vector<Item>> FhirCall::includes(const fhir::SearchRequest& q
   return out;
 }
 
-model::Result<void> FhirCall::record_releases(audit::Action action, std::string_view resource) {
+model::Result<void> FhirCall::record_releases(audit::Action action, std::string_view resource,
+                                              std::string_view empty_kind) {
   std::vector<audit::Event> events;
   for (const auto& [key, withheld] : released_) {
     const auto& [patient, kind] = key;
@@ -156,7 +157,15 @@ model::Result<void> FhirCall::record_releases(audit::Action action, std::string_
           e.released_fields.push_back(f);
     events.push_back(std::move(e));
   }
-  if (events.empty()) return {};
+  if (events.empty()) {
+    // Nothing released is still a question asked (e.g. an MRN probed through identifier=).
+    audit::Event e = access::request_event(who_.actor(), action, lab_, call_.ctx);
+    e.role = role();
+    e.resource = resource.empty() ? std::string(empty_kind) : std::string(resource);
+    e.purpose = purpose();
+    e.outcome_detail = "no-match";
+    events.push_back(std::move(e));
+  }
   if (auto r = api_.log.record(events); !r) return std::unexpected(r.error());
   return {};
 }
@@ -212,6 +221,23 @@ net::HttpResponse Api::Impl::fhir(Call& call, std::string_view path) {
   if (!lab) return outcome(lab.error());
   if (!*lab) return outcome(404, "not-found", "no such FHIR base");
   const store::Id lab_id = (*lab)->id;
+  // Lab isolation before anything touches the lab's records: to someone without a role there
+  // (a client of another lab, an administrator) the whole base does not exist, so no answer
+  // can tell which of its patients or ids exist. Recorded like any denial.
+  const bool member = who->client ? who->client->lab == lab_id
+                                  : std::ranges::any_of(who->requester.roles, [&](const auto& r) {
+                                      return r.lab == lab_id;
+                                    });
+  if (!member) {
+    audit::Event e = access::request_event(
+        who->actor(), method == "GET" ? audit::Action::kRead : audit::Action::kCreate, lab_id,
+        call.ctx);
+    e.outcome = audit::Outcome::kDenied;
+    e.outcome_detail = "other-lab";
+    e.resource = seg.size() > 1 && is_kind(seg[1]) ? std::string(seg[1]) : "Bundle";
+    if (auto r = log.record(e); !r) return outcome(r.error());
+    return outcome(404, "not-found", "no such FHIR base");
+  }
 
   if (seg.size() == 1) {
     if (method != "POST") return outcome(405, "not-supported", "POST a transaction Bundle here");
@@ -267,7 +293,8 @@ net::HttpResponse Api::Impl::read(Call& call, const Principal& who, store::Id la
   auto it = std::ranges::find(*items, id, &Item::id);
   if (it == items->end()) return outcome(404, "not-found", fmt::format("no {} with that id", type));
   std::string body = fc.render(*it);
-  if (auto r = fc.record_releases(audit::Action::kRead, resource); !r) return outcome(r.error());
+  if (auto r = fc.record_releases(audit::Action::kRead, resource, type); !r)
+    return outcome(r.error());
   return fhir_response(200, std::move(body));
 }
 
@@ -318,7 +345,6 @@ net::HttpResponse Api::Impl::search(Call& call, const Principal& who, store::Id 
   }
 
   std::vector<Item> hits;
-  std::map<store::Id, std::vector<Item>> kept;  // per patient: the items the page may include from
   for (store::Id p : patients) {
     auto rec = fc.record(p);
     if (!rec) return outcome(rec.error());
@@ -369,7 +395,7 @@ net::HttpResponse Api::Impl::search(Call& call, const Principal& who, store::Id 
     if (auto prev = fhir::query_string(*q, std::max(0, q->offset - q->count)))
       links.push_back({"previous", fmt::format("{}?{}", url, *prev)});
 
-  if (auto r = fc.record_releases(audit::Action::kSearch, {}); !r) return outcome(r.error());
+  if (auto r = fc.record_releases(audit::Action::kSearch, {}, type); !r) return outcome(r.error());
   return fhir_response(200, fhir::searchset(entries, total, links));
 }
 

@@ -78,6 +78,9 @@ net::HttpResponse Api::Impl::create(Call& call, const Principal& who, store::Id 
     if (!doc.is_object() || doc.value("resourceType", "") != "Bundle" ||
         doc.value("type", "") != "transaction")
       return outcome(400, "invalid", "POST to the base takes a Bundle of type transaction");
+  } else if (json doc = json::parse(call.req.body, nullptr, false);
+             !doc.is_object() || doc.value("resourceType", "") != "Observation") {
+    return outcome(400, "invalid", "POST to Observation takes one Observation resource");
   } else if (messages->size() == 1 && messages->front().patient.identifiers.empty()) {
     // A lone Observation names its patient by reference to this server.
     auto id = subject_id(call.req.body);
@@ -86,7 +89,6 @@ net::HttpResponse Api::Impl::create(Call& call, const Principal& who, store::Id 
     if (!rec) return outcome(rec.error());
     messages->front().patient = (*rec)->patient;
   }
-  std::vector<ingest::FileMessage> files;
   for (model::LabMessage& m : *messages) {
     if (m.patient.identifiers.empty())
       return outcome(400, "invalid",
@@ -96,8 +98,9 @@ net::HttpResponse Api::Impl::create(Call& call, const Principal& who, store::Id 
       if (rep.service.codings.empty() && !rep.observations.empty())
         rep.service = rep.observations.front().code;
     options.sensitivity.apply(m);
-    files.push_back({call.req.body, std::move(m)});
   }
+  std::vector<ingest::FileMessage> files =
+      ingest::fhir_file_messages(call.req.body, std::move(*messages));
   ingest::ImportRequest request;
   request.lab = lab;
   request.actor = who.actor();
@@ -123,8 +126,7 @@ net::HttpResponse Api::Impl::create(Call& call, const Principal& who, store::Id 
   }
   if (!transaction) {
     if (locations.empty()) return outcome(422, "processing", "the Observation was not stored");
-    net::HttpResponse r = outcome(201, "informational", "created");
-    r.body = fhir::operation_outcome({});
+    net::HttpResponse r = fhir_response(201, fhir::operation_outcome({}));
     r.headers.emplace_back("Location",
                            fmt::format("{}/{}", fhir_base(lab_code), locations.front()));
     return r;
@@ -136,11 +138,12 @@ net::HttpResponse Api::Impl::operation(Call& call, const Principal& who, store::
                                        store::Id patient, std::string_view op) {
   if (!who.person)
     return outcome(403, "forbidden", "break-glass and unmask are for people, not systems");
-  auto exists = store.patient_of(lab, "Patient", patient);
-  if (!exists) return outcome(exists.error());
+  // The body first: what a malformed request learns must not depend on whether the patient exists.
   json doc = json::parse(call.req.body, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || doc.value("resourceType", "") != "Parameters")
     return outcome(400, "invalid", "the body must be a Parameters resource");
+  auto exists = store.patient_of(lab, "Patient", patient);
+  if (!exists) return outcome(exists.error());
   const std::string reason = parameter(doc, "reason");
   model::Result<store::AccessGrant> grant;
   if (op == "$break-glass") {

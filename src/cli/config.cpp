@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <functional>
+#include <tuple>
 
 #include "cli/formats.hpp"
 #include "crypto/secret.hpp"
@@ -39,7 +40,7 @@ model::Result<void> read_https(const toml::table& table, const fs::path& file,
   h.public_origin = section["public_origin"].value_or(std::string());
   if (!h.public_origin.empty() && !h.public_origin.starts_with("https://") &&
       !h.public_origin.starts_with("http://"))
-    return bad("public_origin", "must start with https://");
+    return bad("public_origin", "must start with https:// (or http:// for loopback)");
   while (h.public_origin.ends_with('/')) h.public_origin.pop_back();
   if (auto n = section["max_body_bytes"].value<std::int64_t>()) {
     if (*n < 1024) return bad("max_body_bytes", "must be at least 1024");
@@ -63,6 +64,10 @@ model::Result<void> read_https(const toml::table& table, const fs::path& file,
       *target = *n;
     }
   }
+  for (auto [key, rate, burst] :
+       {std::tuple{"burst_per_ip", h.rate_per_ip, h.burst_per_ip},
+        std::tuple{"burst_per_principal", h.rate_per_principal, h.burst_per_principal}})
+    if (rate > 0 && burst < 1) return bad(key, "must be at least 1 when the rate is limited");
   h.access_log = section["access_log"].value_or(h.access_log);
   return {};
 }

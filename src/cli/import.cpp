@@ -44,9 +44,11 @@ model::Result<std::vector<ingest::FileMessage>> file_messages(const std::string&
     }
     return out;
   }
-  // CSV and FHIR map as a whole; the file is what was received, kept with each message.
+  // CSV and FHIR map as a whole; the file is what was received, kept with each message (a FHIR
+  // document of several patients keeps each patient's part: ingest::fhir_file_messages).
   auto messages = read_messages(bytes, format, name, mapping);
   if (!messages) return std::unexpected(messages.error());
+  if (format == Format::kFhir) return ingest::fhir_file_messages(bytes, std::move(*messages));
   for (auto& m : *messages) out.push_back({bytes, std::move(m)});
   return out;
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "crypto/secret.hpp"
+#include "fhir/fhir.hpp"
 
 namespace labvault::ingest {
 
@@ -26,6 +27,22 @@ std::string sender_of(const model::LabMessage& m, const std::string& fallback) {
 }
 
 }  // namespace
+
+std::vector<FileMessage> fhir_file_messages(std::string_view document,
+                                            std::vector<model::LabMessage> messages) {
+  std::vector<FileMessage> out;
+  const bool whole = messages.size() == 1;
+  for (model::LabMessage& m : messages) {
+    std::string raw;
+    if (whole) {
+      raw = std::string(document);
+    } else if (auto own = fhir::to_bundle(m, {})) {
+      raw = std::move(*own);
+    }  // to_bundle fails only on invalid Options: it cannot here
+    out.push_back({std::move(raw), std::move(m)});
+  }
+  return out;
+}
 
 model::Result<ImportSummary> import_messages(store::Store& store, audit::Log& log,
                                              const ImportRequest& request,

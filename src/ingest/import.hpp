@@ -40,6 +40,14 @@ struct ImportRequest {
   std::function<void(std::uint64_t done, std::uint64_t total)> progress;
 };
 
+// The messages a FHIR document (a Bundle, or one resource) maps to, ready to import. A document
+// that holds several patients keeps, per message, the transaction Bundle of that message alone
+// (written by labvault, deterministic) instead of the whole document: each message is then
+// deduplicated by its own content, and its raw copy is sealed under its own patient's key (so
+// shredding one patient leaves no copy of them under another's).
+[[nodiscard]] std::vector<FileMessage> fhir_file_messages(std::string_view document,
+                                                          std::vector<model::LabMessage> messages);
+
 [[nodiscard]] model::Result<ImportSummary> import_messages(store::Store& store, audit::Log& log,
                                                            const ImportRequest& request,
                                                            std::vector<FileMessage>& messages);

@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
@@ -46,6 +47,7 @@ struct Core {
   asio::thread_pool workers;
   std::optional<ssl::context> tls;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_backoff;
   RateLimiter per_ip{RateLimit{}};
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
@@ -56,6 +58,7 @@ struct Core {
         on_refusal(std::move(r)),
         workers(std::max(1u, options.worker_threads)),
         acceptor(asio::make_strand(io)),
+        accept_backoff(acceptor.get_executor()),
         per_ip(options.per_ip) {}
 
   void refused(HttpRefusal why, std::string_view ip) const {
@@ -102,10 +105,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_.emplace();
     parser_->body_limit(core_->options.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(core_->options.max_header_bytes));
-    // A waiting keep-alive connection gets idle_timeout; a request in progress must complete
-    // within read_timeout of the first byte (slowloris) — the idle wait covers both ends here.
+    // The request line and headers must come within idle_timeout on a kept-alive connection
+    // (read_timeout on a new one), and the body within read_timeout after them (slowloris).
     beast::get_lowest_layer(stream_).expires_after(first ? core_->options.read_timeout
                                                          : core_->options.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](error_code ec, std::size_t) {
+                              if (ec) return self->on_read(ec);
+                              self->read_body();
+                            });
+  }
+
+  void read_body() {
+    beast::get_lowest_layer(stream_).expires_after(core_->options.read_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
@@ -121,6 +133,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         ec == asio::error::connection_reset || ec == ssl::error::stream_truncated)
       return close();
     if (ec) return refuse(HttpRefusal::kBadRequest, 400, "malformed HTTP request");
+    if (core_->stopping) return close();  // the workers are gone: nobody would answer
     auto& msg = parser_->get();
     std::size_t count = 0;
     for ([[maybe_unused]] const auto& field : msg) ++count;
@@ -250,8 +263,14 @@ void accept_next(asio::io_context& io, const std::shared_ptr<Core>& core) {
                                                          ip, false)
                 ->start();
           }
+          accept_next(io, core);
+          return;
         }
-        accept_next(io, core);
+        // Out of descriptors (EMFILE) and the like: wait a moment instead of spinning on it.
+        core->accept_backoff.expires_after(std::chrono::milliseconds(100));
+        core->accept_backoff.async_wait([&io, core](error_code e) {
+          if (!e) accept_next(io, core);
+        });
       });
 }
 
@@ -332,6 +351,7 @@ void HttpServer::stop() {
   asio::post(core->acceptor.get_executor(), [core] {
     error_code ignored;
     core->acceptor.close(ignored);
+    core->accept_backoff.cancel();
   });
   core->workers.join();  // handlers in flight finish (their writes are then dropped)
   impl_->work.reset();

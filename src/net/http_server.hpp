@@ -35,9 +35,9 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);  // between keep-alive requests
   std::size_t max_connections = 512;  // more are accepted and closed at once
   unsigned io_threads = 2;
-  unsigned worker_threads = 4;    // handlers may block (database, Argon2)
-  RateLimit per_ip{50.0, 200.0};  // requests per second and burst, per remote address
-  Headers response_headers;       // added to every response (security headers)
+  unsigned worker_threads = 4;     // handlers may block (database, Argon2)
+  RateLimit per_ip{100.0, 200.0};  // requests per second and burst, per remote address
+  Headers response_headers;        // added to every response (security headers)
 };
 
 struct HttpRequest {

@@ -12,7 +12,9 @@ constexpr std::size_t kPruneAbove = 10000;
 int RateLimiter::take(std::string_view key, Clock::time_point now) {
   if (limit_.per_second <= 0) return 0;  // unlimited
   std::lock_guard lock(mu_);
-  if (buckets_.size() > kPruneAbove) prune(now);
+  const auto refill = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(limit_.burst / limit_.per_second));
+  if (buckets_.size() > kPruneAbove && now - last_prune_ >= refill) prune(now);
   auto [it, fresh] = buckets_.try_emplace(std::string(key), Bucket{limit_.burst, now});
   Bucket& b = it->second;
   if (!fresh) {
@@ -31,6 +33,7 @@ void RateLimiter::prune(Clock::time_point now) {
   // A bucket that has had time to refill completely is the same as no bucket.
   const auto full = std::chrono::duration<double>(limit_.burst / limit_.per_second);
   std::erase_if(buckets_, [&](const auto& kv) { return now - kv.second.at >= full; });
+  last_prune_ = now;
 }
 
 }  // namespace labvault::net

@@ -1,6 +1,7 @@
 // Token buckets keyed by a caller id (an IP address, a user, a client): `rate` tokens per second
-// up to `burst`. Thread-safe. The table forgets keys whose bucket has refilled, so a flood of
-// distinct addresses cannot grow it without bound.
+// up to `burst` (at least 1). Thread-safe. The table forgets keys whose bucket has refilled, at
+// most once per refill time, so a flood of distinct addresses cannot grow it without bound and
+// cannot make every call scan it either.
 #pragma once
 
 #include <chrono>
@@ -35,6 +36,7 @@ class RateLimiter {
   RateLimit limit_;
   std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
+  Clock::time_point last_prune_{};
 };
 
 }  // namespace labvault::net

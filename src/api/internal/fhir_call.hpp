@@ -35,9 +35,10 @@ class FhirCall {
   // kinds the requester may not see are left out.
   [[nodiscard]] model::Result<std::vector<Item>> includes(const fhir::SearchRequest& q,
                                                           std::span<const Item> page);
-  // One audit record per patient and kind released, before the response leaves (fail closed).
-  [[nodiscard]] model::Result<void> record_releases(audit::Action action,
-                                                    std::string_view resource);
+  // One audit record per patient and kind released, before the response leaves (fail closed);
+  // one "no-match" record of `empty_kind` when nothing was released.
+  [[nodiscard]] model::Result<void> record_releases(audit::Action action, std::string_view resource,
+                                                    std::string_view empty_kind);
 
   [[nodiscard]] std::string purpose() const;
   [[nodiscard]] std::string role() const;

@@ -39,6 +39,8 @@ struct Call {
 [[nodiscard]] std::string_view cookie(const net::HttpRequest& req, std::string_view name);
 // The CSRF token of a session: derived from its (secret) token, so nothing more is stored.
 [[nodiscard]] std::string csrf_token_of(std::string_view session_token);
+// Whether the request's X-CSRF-Token is the session's (compared in constant time).
+[[nodiscard]] bool csrf_ok(const net::HttpRequest& req, std::string_view session_token);
 inline constexpr std::string_view kSessionCookie = "lv_session";
 
 // The purpose of use a request declares (X-Purpose-Of-Use), else the role's usual one.
