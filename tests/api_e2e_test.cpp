@@ -230,6 +230,21 @@ TEST_F(ApiE2e, SmartBackendServiceReadsWithinItsScopes) {
   EXPECT_EQ(obs.status, 200) << obs.body;
   EXPECT_EQ(c->get("/fhir/LAB1/Specimen/" + fhir_id(lab_, patient, "Specimen")).status, 403);
   EXPECT_EQ(c->get("/fhir/LAB2/Observation/" + fhir_id(lab_, patient, "Observation")).status, 404);
+  // Writing takes a create scope for every kind written: Observation.c alone does not let a
+  // transaction Bundle create its DiagnosticReport.
+  register_client("lis-1", "system/Observation.c");
+  auto lis = client();
+  auto lis_token = lis->request("POST", "/auth/token", token_form("lis-1", "jti-2"),
+                                "application/x-www-form-urlencoded");
+  ASSERT_EQ(lis_token.status, 200) << lis_token.body;
+  lis->bearer = json::parse(lis_token.body)["access_token"];
+  CanaryPatient q;
+  q.mrn = "CANARYMRN7701";
+  auto refused = lis->request("POST", "/fhir/LAB1", bundle_of(oru(q, "LIS-1", "FL-LIS-1")),
+                              "application/fhir+json");
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_NE(refused.body.find("DiagnosticReport"), std::string::npos);
+  EXPECT_EQ(store_->list_patients(lab_)->size(), 1u);
   // A client is not a person: no break-glass.
   EXPECT_EQ(c->request("POST", fmt::format("/fhir/LAB1/Patient/{}/$break-glass", patient),
                        R"({"resourceType":"Parameters"})", "application/fhir+json")

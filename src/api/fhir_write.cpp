@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "api/internal/fhir_call.hpp"
+#include "api/internal/items.hpp"
 #include "fhir/fhir.hpp"
 #include "ingest/import.hpp"
 
@@ -62,14 +64,27 @@ std::string parameter(const json& doc, std::string_view name) {
 net::HttpResponse Api::Impl::create(Call& call, const Principal& who, store::Id lab,
                                     std::string_view lab_code, bool transaction) {
   FhirCall fc(*this, call, who, lab);
-  // What is submitted is results: the policy's "create" on Observation (for a client, the SMART
-  // scope system/Observation.c).
-  access::Resource what{"Observation", lab, 0, {}, {}};
-  auto d = access.authorize(who.requester, who.user, "create", what, fc.purpose(), call.ctx);
-  if (!d) return outcome(d.error());
-  if (!d->permit)
-    return d->not_found ? outcome(404, "not-found", "no such FHIR base")
-                        : outcome(403, "forbidden", "the access policy denies submitting results");
+  // "create" for every kind the request would write: results always (a lone Observation is filed
+  // as a report of one test), and each policy kind a transaction Bundle holds (for a client, the
+  // SMART scopes system/<Kind>.c). Encounters, practitioners and organizations ride along.
+  std::set<std::string> kinds = {"Observation"};
+  if (transaction) {
+    json doc = json::parse(call.req.body, nullptr, false);
+    if (doc.is_object() && doc.contains("entry") && doc["entry"].is_array())
+      for (const json& e : doc["entry"])
+        if (e.is_object() && e.contains("resource") && e["resource"].is_object())
+          if (std::string type = e["resource"].value("resourceType", ""); is_kind(type))
+            kinds.insert(type);
+  }
+  for (const std::string& kind : kinds) {
+    access::Resource what{kind, lab, 0, {}, {}};
+    auto d = access.authorize(who.requester, who.user, "create", what, fc.purpose(), call.ctx);
+    if (!d) return outcome(d.error());
+    if (!d->permit)
+      return d->not_found ? outcome(404, "not-found", "no such FHIR base")
+                          : outcome(403, "forbidden",
+                                    fmt::format("the access policy denies creating {}", kind));
+  }
 
   auto messages = fhir::from_json(call.req.body);
   if (!messages) return outcome(messages.error());

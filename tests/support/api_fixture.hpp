@@ -213,7 +213,7 @@ class ApiE2e : public IdentityFixture {
   }
 
   void register_client(const std::string& id, const std::string& scopes) {
-    make_root();
+    if (root_.token.empty()) make_root();
     auto added = clients_->add(root_subject(), {id, lab_, "EHR", signer_.jwks("k1"), scopes}, ctx_);
     ASSERT_TRUE(added.has_value()) << added.error().message;
   }
