@@ -265,7 +265,8 @@ constexpr std::int64_t kTouchEvery = 15'000'000;  // microseconds
 }  // namespace
 
 model::Result<store::SessionRecord> Identity::open_session(std::string_view token,
-                                                           const RequestContext& ctx) {
+                                                           const RequestContext& ctx,
+                                                           store::UserRecord* person) {
   auto found = store_.find_session(token_hash(token));
   if (!found) return std::unexpected(found.error());
   if (!*found || (*found)->ended_us != 0) return std::unexpected(session_ended());
@@ -280,6 +281,7 @@ model::Result<store::SessionRecord> Identity::open_session(std::string_view toke
     auto user = store_.read_user(s.user);
     if (!user) return std::unexpected(user.error());
     if (locked(*user, now)) reason = "locked";
+    if (person != nullptr) *person = std::move(*user);
   }
   if (!reason.empty()) {
     s.ended_us = now;
@@ -303,15 +305,14 @@ model::Result<store::SessionRecord> Identity::open_session(std::string_view toke
 }
 
 model::Result<Subject> Identity::authenticate(std::string_view token, const RequestContext& ctx) {
-  auto s = open_session(token, ctx);
+  store::UserRecord user;
+  auto s = open_session(token, ctx, &user);
   if (!s) return std::unexpected(s.error());
   if (!s->mfa_done) {
     return model::fail(ErrorCode::kForbidden,
                        "set up two-factor authentication before anything else");
   }
-  auto user = store_.read_user(s->user);
-  if (!user) return std::unexpected(user.error());
-  return Subject{user->id, user->system_admin, std::move(user->memberships), s->reauth_us};
+  return Subject{user.id, user.system_admin, std::move(user.memberships), s->reauth_us};
 }
 
 model::Result<MfaEnrollment> Identity::begin_mfa_enrollment(std::string_view token,

@@ -162,8 +162,10 @@ class Identity {
   [[nodiscard]] model::Result<void> count_failure(const store::UserRecord& user,
                                                   audit::Action action, std::string detail,
                                                   const RequestContext& ctx);
-  [[nodiscard]] model::Result<store::SessionRecord> open_session(std::string_view token,
-                                                                 const RequestContext& ctx);
+  // The open session; its person's record in `*person` when asked (read for the lock check
+  // anyway, so callers need not read it again).
+  [[nodiscard]] model::Result<store::SessionRecord> open_session(
+      std::string_view token, const RequestContext& ctx, store::UserRecord* person = nullptr);
   [[nodiscard]] model::Result<void> record(audit::Event event, const RequestContext& ctx);
   [[nodiscard]] model::Result<store::UserRecord> managed_user(const Subject& admin,
                                                               std::string_view username);

@@ -30,9 +30,8 @@ std::string_view type_of_table(std::string_view table) {
 }
 
 // "Patient/12" -> 12 when that is how an Observation names its subject on this server.
-std::optional<store::Id> subject_id(std::string_view body) {
-  json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+std::optional<store::Id> subject_id(const json& doc) {
+  if (!doc.is_object()) return std::nullopt;
   auto subject = doc.find("subject");
   if (subject == doc.end() || !subject->is_object()) return std::nullopt;
   auto ref = subject->find("reference");
@@ -64,12 +63,13 @@ std::string parameter(const json& doc, std::string_view name) {
 net::HttpResponse Api::Impl::create(Call& call, const Principal& who, store::Id lab,
                                     std::string_view lab_code, bool transaction) {
   FhirCall fc(*this, call, who, lab);
+  // Parsed once for the shape checks here; fhir::from_json maps it (with its own limits).
+  const json doc = json::parse(call.req.body, nullptr, false);
   // "create" for every kind the request would write: results always (a lone Observation is filed
   // as a report of one test), and each policy kind a transaction Bundle holds (for a client, the
   // SMART scopes system/<Kind>.c). Encounters, practitioners and organizations ride along.
   std::set<std::string> kinds = {"Observation"};
   if (transaction) {
-    json doc = json::parse(call.req.body, nullptr, false);
     if (doc.is_object() && doc.contains("entry") && doc["entry"].is_array())
       for (const json& e : doc["entry"])
         if (e.is_object() && e.contains("resource") && e["resource"].is_object())
@@ -89,16 +89,14 @@ net::HttpResponse Api::Impl::create(Call& call, const Principal& who, store::Id 
   auto messages = fhir::from_json(call.req.body);
   if (!messages) return outcome(messages.error());
   if (transaction) {
-    json doc = json::parse(call.req.body, nullptr, false);
     if (!doc.is_object() || doc.value("resourceType", "") != "Bundle" ||
         doc.value("type", "") != "transaction")
       return outcome(400, "invalid", "POST to the base takes a Bundle of type transaction");
-  } else if (json doc = json::parse(call.req.body, nullptr, false);
-             !doc.is_object() || doc.value("resourceType", "") != "Observation") {
+  } else if (!doc.is_object() || doc.value("resourceType", "") != "Observation") {
     return outcome(400, "invalid", "POST to Observation takes one Observation resource");
   } else if (messages->size() == 1 && messages->front().patient.identifiers.empty()) {
     // A lone Observation names its patient by reference to this server.
-    auto id = subject_id(call.req.body);
+    auto id = subject_id(doc);
     if (!id) return outcome(400, "invalid", "Observation.subject must reference Patient/{id}");
     auto rec = fc.record(*id);
     if (!rec) return outcome(rec.error());
